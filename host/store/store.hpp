@@ -1,0 +1,137 @@
+// The store: where the host keeps every location's memory between
+// executions. One interface, so that a shared backend for fleets can sit
+// beside the embedded SQLite one later.
+//
+// Promises:
+//  - Writes happen only between begin() and commit(); commit() makes all of
+//    them durable at once or none of them (rollback(), or a crash).
+//  - Reads see committed data plus this transaction's own writes.
+//  - Opening a file that is not a livebot store fails with a one-line
+//    livebot::Error naming the file, and leaves the file untouched.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace livebot::store {
+
+// A location's own record (not its devices, instances or variables).
+struct LocationRecord {
+  std::string id;
+  std::string mode;
+  std::string timezone;
+  std::string bot_version;  // the bot version its last execution ran
+};
+
+// One microservice instance's memory: FlatBuffers bytes of its root table,
+// tagged with the hash of the binary schema that wrote them.
+struct InstanceRecord {
+  std::string microservice;  // manifest name
+  std::string device_id;     // empty for location microservices
+  int64_t instance_id = 0;   // persistent; owns the instance's timers
+  std::string schema_hash;
+  std::string state;
+};
+
+struct VariableRecord {
+  std::string name;
+  int32_t kind = 0;  // livebot_value_kind
+  std::string value;
+  bool required = false;  // required_for_each_execution
+};
+
+// A device as the host tracks it; `record` is an opaque blob owned by the
+// engine (its latest parameters and short history).
+struct DeviceRecord {
+  std::string id;
+  std::string record;
+};
+
+struct ErrorRecord {
+  int64_t id = 0;  // assigned by the store
+  int64_t wall_ms = 0;
+  int64_t event_ms = 0;
+  std::string bot;
+  std::string location;
+  std::string microservice;
+  std::string version;
+  std::string callback;
+  std::string message;
+};
+
+// A side effect a plugin produced (a notification, for now).
+struct OutputRecord {
+  int64_t id = 0;  // assigned by the store, increasing
+  int64_t event_ms = 0;
+  std::string location;
+  std::string microservice;
+  std::string kind;
+  std::string body;  // JSON text
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual void begin() = 0;
+  virtual void commit() = 0;
+  virtual void rollback() = 0;
+  virtual bool in_transaction() const = 0;
+
+  // Locations.
+  virtual std::optional<LocationRecord> load_location(const std::string &id) = 0;
+  virtual void put_location(const LocationRecord &loc) = 0;
+  virtual std::vector<std::string> location_ids() = 0;
+
+  // Instances.
+  virtual std::vector<InstanceRecord> load_instances(const std::string &location) = 0;
+  virtual std::optional<InstanceRecord> load_instance(const std::string &location,
+                                                      const std::string &microservice,
+                                                      const std::string &device_id) = 0;
+  virtual void put_instance(const std::string &location, const InstanceRecord &inst) = 0;
+  virtual void delete_instance(const std::string &location, const std::string &microservice,
+                               const std::string &device_id) = 0;
+  // A fresh, never reused instance id.
+  virtual int64_t allocate_instance_id() = 0;
+
+  // Devices.
+  virtual std::vector<DeviceRecord> load_devices(const std::string &location) = 0;
+  virtual void put_device(const std::string &location, const DeviceRecord &dev) = 0;
+  virtual void delete_device(const std::string &location, const std::string &device_id) = 0;
+
+  // Variables (the protected space, apart from instance state).
+  virtual std::vector<VariableRecord> load_required_variables(const std::string &location) = 0;
+  virtual std::optional<VariableRecord> load_variable(const std::string &location,
+                                                      const std::string &name) = 0;
+  virtual void put_variable(const std::string &location, const VariableRecord &var) = 0;
+  virtual void delete_variable(const std::string &location, const std::string &name) = 0;
+
+  // Binary schemas, by content hash. put_schema is idempotent.
+  virtual void put_schema(const std::string &hash, const std::string &bfbs) = 0;
+  virtual std::optional<std::string> load_schema(const std::string &hash) = 0;
+
+  // Input positions: how far a named input source has been applied.
+  virtual std::optional<int64_t> load_cursor(const std::string &source) = 0;
+  virtual void put_cursor(const std::string &source, int64_t position) = 0;
+
+  // Recorded failures, newest first; `bot` empty means all bots.
+  virtual void add_error(const ErrorRecord &err) = 0;
+  virtual std::vector<ErrorRecord> list_errors(const std::string &bot, size_t limit) = 0;
+
+  // Outputs, oldest first.
+  virtual void add_output(const OutputRecord &out) = 0;
+  virtual std::vector<OutputRecord> list_outputs() = 0;
+};
+
+struct OpenOptions {
+  bool create = true;      // create the file if missing
+  bool read_only = false;  // open for reading only (no schema upgrade, no writes)
+};
+
+// Opens (or creates) a SQLite store in WAL mode.
+std::unique_ptr<Store> open_sqlite_store(const std::string &path, const OpenOptions &opts = {});
+
+}  // namespace livebot::store
