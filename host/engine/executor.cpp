@@ -1,0 +1,440 @@
+#include "engine/executor.hpp"
+
+#include <flatbuffers/flatbuffers.h>
+#include <livebot/livebot_event_generated.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "engine/host_api.hpp"
+
+namespace livebot::engine {
+
+namespace ev = livebot::event;
+
+namespace {
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+flatbuffers::Offset<ev::Device> build_device(flatbuffers::FlatBufferBuilder &fbb, const DeviceState &d) {
+  std::vector<flatbuffers::Offset<ev::Param>> ps;
+  ps.reserve(d.params.size());
+  for (const auto &[k, v] : d.params) ps.push_back(ev::CreateParamDirect(fbb, k.c_str(), v.c_str()));
+  std::vector<flatbuffers::Offset<flatbuffers::String>> up;
+  up.reserve(d.updated.size());
+  for (const auto &u : d.updated) up.push_back(fbb.CreateString(u));
+  // params come from a sorted map, so the vector is sorted by key already.
+  return ev::CreateDevice(fbb, fbb.CreateString(d.id), d.type, fbb.CreateString(d.description),
+                          fbb.CreateVector(ps), fbb.CreateVector(up), d.last_measured_ms);
+}
+
+// What a trigger callback carries, independent of which instance hears it.
+struct Trigger {
+  int32_t callback = 0;
+  const DeviceState *device = nullptr;  // measurement, alert
+  const Input *input = nullptr;
+};
+
+}  // namespace
+
+// One instance's part of one execution.
+struct Executor::Call {
+  Instance *inst;
+  LoadedMicroservice *ms;
+  const DeviceState *own_device;  // device microservices
+  livebot_exec exec;
+  void *handle = nullptr;
+  bool failed = false;
+};
+
+Executor::Executor(store::Store &store, Bot &bot, std::string default_timezone)
+    : store_(store), bot_(bot), default_timezone_(std::move(default_timezone)) {}
+
+Executor::~Executor() = default;
+
+void Executor::register_schemas() {
+  for (const auto &m : bot_.microservices()) {
+    const auto &s = m.plugin->schema();
+    store_.put_schema(s.hash(), s.bytes());
+    schemas_.emplace(s.hash(), s);
+  }
+}
+
+const schema::BinarySchema &Executor::schema_of(const Instance &inst) const {
+  return bot_.microservices()[inst.microservice].plugin->schema();
+}
+
+Location &Executor::location(std::string_view id) {
+  if (const auto it = locations_.find(id); it != locations_.end()) return it->second;
+  Location loc;
+  const std::string key(id);
+  if (auto rec = store_.load_location(key)) {
+    loc.rec = std::move(*rec);
+    for (const auto &d : store_.load_devices(key)) loc.devices.emplace(d.id, DeviceState::decode(d, key));
+    for (auto &r : store_.load_instances(key)) {
+      // State of a microservice this bot does not run stays in the store,
+      // untouched, until that microservice is retired.
+      const auto &all = bot_.microservices();
+      const auto m = std::find_if(all.begin(), all.end(), [&](const auto &x) { return x.spec.name == r.microservice; });
+      if (m == all.end()) continue;
+      Instance inst;
+      inst.microservice = static_cast<size_t>(m - all.begin());
+      inst.device_id = std::move(r.device_id);
+      inst.instance_id = r.instance_id;
+      inst.schema_hash = std::move(r.schema_hash);
+      inst.state = std::move(r.state);
+      loc.instances.push_back(std::move(inst));
+    }
+    for (auto &v : store_.load_required_variables(key)) {
+      std::string name = v.name;
+      loc.vars.emplace(std::move(name), VarSlot{std::move(v), false});
+    }
+  } else {
+    loc.fresh = true;
+    loc.rec.id = key;
+    loc.rec.timezone = default_timezone_;
+  }
+  return locations_.emplace(key, std::move(loc)).first->second;
+}
+
+const store::VariableRecord *Executor::fetch_variable(Location &loc, const std::string &name) {
+  auto it = loc.vars.find(name);
+  if (it == loc.vars.end()) it = loc.vars.emplace(name, VarSlot{store_.load_variable(loc.rec.id, name), false}).first;
+  return it->second.var ? &*it->second.var : nullptr;
+}
+
+void Executor::write_variable(livebot_exec &exec, std::string name, std::optional<store::VariableRecord> var) {
+  Location &loc = *exec.location;
+  fetch_variable(loc, name);  // so that `undo` holds what was really there
+  VarSlot &slot = loc.vars[name];
+  exec.undo.try_emplace(name, slot);
+  slot = VarSlot{std::move(var), true};
+}
+
+void Executor::apply_devices(Location &loc, const Input &in) {
+  for (const auto &d : in.devices) {
+    auto it = loc.devices.find(d.id);
+    if (it == loc.devices.end()) {
+      DeviceState fresh;
+      fresh.id = std::string(d.id);
+      it = loc.devices.emplace(fresh.id, std::move(fresh)).first;
+    }
+    DeviceState &dev = it->second;
+    dev.type = d.type;
+    dev.description.assign(d.description);
+    dev.dirty = true;
+    if (in.kind != Input::Kind::Measurement) continue;
+    for (const auto &p : d.params) {
+      const auto pit = dev.params.find(p.name);
+      if (pit == dev.params.end()) dev.params.emplace(std::string(p.name), std::string(p.value));
+      else pit->second.assign(p.value);
+    }
+    dev.updated.assign(d.updated.begin(), d.updated.end());
+    dev.last_measured_ms = in.timestamp_ms;
+    for (const auto &u : dev.updated) {
+      const auto pit = dev.params.find(u);
+      dev.history.push_back({in.timestamp_ms, u, pit == dev.params.end() ? std::string() : pit->second});
+    }
+    while (!dev.history.empty() && in.timestamp_ms - dev.history.front().timestamp_ms > kHistoryMs)
+      dev.history.pop_front();
+  }
+}
+
+void Executor::sync_instances(Location &loc) {
+  const auto &all = bot_.microservices();
+  bool added = false;
+  const auto ensure = [&](size_t ms, const std::string &device_id) {
+    for (const auto &i : loc.instances)
+      if (i.microservice == ms && i.device_id == device_id) return;
+    Instance inst;
+    inst.microservice = ms;
+    inst.device_id = device_id;
+    inst.instance_id = store_.allocate_instance_id();
+    inst.constructed = false;
+    loc.instances.push_back(std::move(inst));
+    ++stats_.instances_created;
+    added = true;
+  };
+  for (const auto &[id, dev] : loc.devices)
+    for (const size_t ms : bot_.for_device_type(dev.type)) ensure(ms, id);
+  for (const size_t ms : bot_.location_order()) ensure(ms, "");
+  if (!added && !loc.fresh) return;
+  // Initialize order: device microservices (by device, then manifest
+  // order), then location microservices by priority and name.
+  const auto rank = [&](const Instance &i) {
+    const auto &lo = bot_.location_order();
+    const size_t pos = static_cast<size_t>(std::find(lo.begin(), lo.end(), i.microservice) - lo.begin());
+    return std::make_tuple(!all[i.microservice].spec.is_device(), i.device_id, pos, i.microservice);
+  };
+  std::stable_sort(loc.instances.begin(), loc.instances.end(),
+                   [&](const Instance &a, const Instance &b) { return rank(a) < rank(b); });
+}
+
+std::vector<std::string> Executor::new_fields_for(const Instance &inst) {
+  const auto &now = schema_of(inst);
+  if (inst.state.empty() || inst.schema_hash == now.hash()) return {};
+  const auto key = std::make_pair(inst.schema_hash, now.hash());
+  if (const auto it = new_fields_cache_.find(key); it != new_fields_cache_.end()) return it->second;
+  auto sit = schemas_.find(inst.schema_hash);
+  if (sit == schemas_.end()) {
+    const auto bytes = store_.load_schema(inst.schema_hash);
+    if (!bytes) {
+      spdlog::warn("state of {} was written by schema {} which the store does not hold; reporting no new fields",
+                   bot_.microservices()[inst.microservice].spec.name, inst.schema_hash);
+      return new_fields_cache_[key] = {};
+    }
+    sit = schemas_.emplace(inst.schema_hash, schema::BinarySchema::parse(*bytes, "stored schema " + inst.schema_hash))
+              .first;
+  }
+  return new_fields_cache_[key] = schema::new_fields(sit->second, now);
+}
+
+void Executor::record_error(const Location &loc, const Instance &inst, int64_t ts, int32_t callback,
+                            std::string message) {
+  auto &ms = bot_.microservices()[inst.microservice];
+  ++ms.stats.errors;
+  ++stats_.failed_callbacks;
+  store::ErrorRecord e;
+  e.wall_ms = wall_ms();
+  e.event_ms = ts;
+  e.bot = bot_.manifest().bot;
+  e.location = loc.rec.id;
+  e.microservice = ms.spec.name + (inst.device_id.empty() ? "" : "[" + inst.device_id + "]");
+  e.version = ms.plugin->version();
+  e.callback = callback_name(callback);
+  e.message = message.empty() ? "failed without a message" : std::move(message);
+  spdlog::debug("{} {} {}: {}", e.location, e.microservice, e.callback, e.message);
+  pending_errors_.push_back(std::move(e));
+}
+
+void Executor::log_from_plugin(int level, const Location &loc, const Instance &inst, std::string_view msg) {
+  const auto &name = bot_.microservices()[inst.microservice].spec.name;
+  if (log_sink_) return log_sink_(log_ctx_, level, loc.rec.id, name, msg);
+  const auto lvl = level >= LIVEBOT_LOG_ERROR  ? spdlog::level::err
+                   : level == LIVEBOT_LOG_WARN ? spdlog::level::warn
+                   : level == LIVEBOT_LOG_INFO ? spdlog::level::info
+                                               : spdlog::level::debug;
+  spdlog::log(lvl, "[{} {}] {}", loc.rec.id, name, msg);
+}
+
+void Executor::add_notification(Notification n) {
+  ++stats_.notifications;
+  pending_outputs_.push_back(std::move(n));
+}
+
+void Executor::execute(const Input &in) {
+  Location &loc = location(in.location);
+  if (in.kind == Input::Kind::Mode) loc.rec.mode.assign(in.mode);
+  apply_devices(loc, in);
+  sync_instances(loc);
+  const std::string &version = bot_.manifest().version;
+  const bool new_version = !loc.fresh && loc.rec.bot_version != version;
+
+  // Events: one builder reused for every call of this execution.
+  flatbuffers::FlatBufferBuilder fbb(1024);
+  const auto build = [&](const DeviceState *own, const Trigger &t) {
+    fbb.Clear();
+    const auto location = ev::CreateLocationDirect(fbb, loc.rec.id.c_str(), loc.rec.mode.c_str(),
+                                                   loc.rec.timezone.c_str());
+    const auto own_off = own ? build_device(fbb, *own) : flatbuffers::Offset<ev::Device>();
+    ev::Payload type = ev::Payload::NONE;
+    flatbuffers::Offset<void> payload;
+    switch (t.callback) {
+      case LIVEBOT_CB_MEASUREMENTS:
+        type = ev::Payload::Measurements;
+        payload = ev::CreateMeasurements(fbb, build_device(fbb, *t.device)).Union();
+        break;
+      case LIVEBOT_CB_MODE:
+        type = ev::Payload::ModeChange;
+        payload = ev::CreateModeChange(fbb, fbb.CreateString(t.input->mode.data(), t.input->mode.size())).Union();
+        break;
+      case LIVEBOT_CB_ALERT: {
+        type = ev::Payload::Alert;
+        const auto dev = build_device(fbb, *t.device);
+        std::vector<flatbuffers::Offset<ev::Param>> ps;
+        for (const auto &p : t.input->devices.front().params)
+          ps.push_back(ev::CreateParam(fbb, fbb.CreateString(p.name.data(), p.name.size()),
+                                       fbb.CreateString(p.value.data(), p.value.size())));
+        const auto at = fbb.CreateString(t.input->alert_type.data(), t.input->alert_type.size());
+        payload = ev::CreateAlert(fbb, dev, at, fbb.CreateVectorOfSortedTables(&ps)).Union();
+        break;
+      }
+      default:
+        break;
+    }
+    fbb.Finish(ev::CreateEvent(fbb, in.timestamp_ms, location, own_off, fbb.CreateString(version), type, payload));
+  };
+
+  std::vector<Call> calls;
+  calls.reserve(loc.instances.size());
+  for (auto &inst : loc.instances) {
+    auto &ms = bot_.microservices()[inst.microservice];
+    const DeviceState *own = nullptr;
+    if (!inst.device_id.empty()) {
+      const auto it = loc.devices.find(inst.device_id);
+      own = it == loc.devices.end() ? nullptr : &it->second;
+    }
+    Call c{&inst, &ms, own, {}, nullptr, false};
+    calls.push_back(std::move(c));
+  }
+
+  const auto invoke = [&](Call &c, int32_t callback, const Trigger &t) {
+    if (c.failed) return;
+    build(c.own_device, t);
+    const auto start = now_ns();
+    const int32_t rc = c.ms->plugin->table().call(c.handle, callback, fbb.GetBufferPointer(), fbb.GetSize());
+    c.ms->stats.plugin_ns += now_ns() - start;
+    ++c.ms->stats.callbacks[callback];
+    if (rc != LIVEBOT_OK) {
+      c.failed = true;
+      record_error(loc, *c.inst, in.timestamp_ms, callback, std::move(c.exec.error));
+    }
+  };
+
+  // Open every instance around its stored state.
+  for (auto &c : calls) {
+    c.exec.executor = this;
+    c.exec.location = &loc;
+    c.exec.instance = c.inst;
+    c.exec.timestamp_ms = in.timestamp_ms;
+    const auto fields = new_fields_for(*c.inst);
+    std::vector<livebot_string> names;
+    names.reserve(fields.size());
+    for (const auto &f : fields) names.push_back({f.data(), f.size()});
+    const auto start = now_ns();
+    c.handle = c.ms->plugin->table().open(host_api(), &c.exec, reinterpret_cast<const uint8_t *>(c.inst->state.data()),
+                                          c.inst->state.size(), names.data(), names.size());
+    c.ms->stats.plugin_ns += now_ns() - start;
+    ++c.ms->stats.executions;
+    if (!c.handle) {
+      c.failed = true;
+      record_error(loc, *c.inst, in.timestamp_ms, LIVEBOT_CB_INITIALIZE, "open: " + c.exec.error);
+    }
+  }
+
+  const Trigger none;
+  for (auto &c : calls) {
+    if (!c.inst->constructed) invoke(c, LIVEBOT_CB_CONSTRUCT, none);
+    if (new_version) invoke(c, LIVEBOT_CB_NEW_VERSION, none);
+    invoke(c, LIVEBOT_CB_INITIALIZE, none);
+  }
+
+  // Dispatch the trigger.
+  const auto for_device = [&](const DeviceState &dev, int32_t callback) {
+    const Trigger t{callback, &dev, &in};
+    for (auto &c : calls)
+      if (c.inst->device_id.empty() || c.inst->device_id == dev.id) invoke(c, callback, t);
+  };
+  switch (in.kind) {
+    case Input::Kind::Measurement:
+      for (const auto &d : in.devices) for_device(loc.devices.find(d.id)->second, LIVEBOT_CB_MEASUREMENTS);
+      break;
+    case Input::Kind::Alert:
+      for_device(loc.devices.find(in.devices.front().id)->second, LIVEBOT_CB_ALERT);
+      break;
+    case Input::Kind::Mode: {
+      const Trigger t{LIVEBOT_CB_MODE, nullptr, &in};
+      for (auto &c : calls) invoke(c, LIVEBOT_CB_MODE, t);
+      break;
+    }
+  }
+
+  // Close: keep what succeeded, drop what failed.
+  for (auto &c : calls) {
+    int32_t rc = LIVEBOT_OK;
+    if (c.handle) {
+      const auto start = now_ns();
+      rc = c.ms->plugin->table().close(c.handle, c.failed ? 0 : 1);
+      c.ms->stats.plugin_ns += now_ns() - start;
+    }
+    if (!c.failed && (rc != LIVEBOT_OK || !c.exec.new_state)) {
+      c.failed = true;
+      record_error(loc, *c.inst, in.timestamp_ms, LIVEBOT_CB_INITIALIZE,
+                   "close: " + (c.exec.error.empty() ? std::string("no valid state handed back") : c.exec.error));
+    }
+    if (c.failed) {
+      for (auto &[name, old] : c.exec.undo) loc.vars[name] = std::move(old);
+      continue;
+    }
+    Instance &inst = *c.inst;
+    const auto &hash = c.ms->plugin->schema().hash();
+    if (inst.state != *c.exec.new_state || inst.schema_hash != hash || !inst.constructed) {
+      inst.state = std::move(*c.exec.new_state);
+      inst.schema_hash = hash;
+      inst.dirty = true;
+    }
+    inst.constructed = true;
+    for (auto &n : c.exec.notifications) {
+      n.microservice = c.ms->spec.name;
+      add_notification(std::move(n));
+    }
+  }
+
+  // Instances whose construct() failed are not kept: they are created anew
+  // next time.
+  loc.instances.erase(std::remove_if(loc.instances.begin(), loc.instances.end(),
+                                     [](const Instance &i) { return !i.constructed; }),
+                      loc.instances.end());
+  for (auto &[id, dev] : loc.devices) dev.updated.clear();
+  loc.rec.bot_version = version;
+  loc.fresh = false;
+  loc.dirty = true;
+  ++stats_.executions;
+}
+
+void Executor::flush() {
+  for (auto &[id, loc] : locations_) {
+    if (!loc.dirty) continue;
+    store_.put_location(loc.rec);
+    for (auto &[did, dev] : loc.devices) {
+      if (!dev.dirty) continue;
+      store_.put_device(id, {did, dev.encode()});
+      dev.dirty = false;
+    }
+    const auto &all = bot_.microservices();
+    for (auto &inst : loc.instances) {
+      if (!inst.dirty) continue;
+      store_.put_instance(id, {all[inst.microservice].spec.name, inst.device_id, inst.instance_id, inst.schema_hash,
+                               inst.state});
+      inst.dirty = false;
+    }
+    for (auto &[name, slot] : loc.vars) {
+      if (!slot.dirty) continue;
+      if (slot.var) store_.put_variable(id, *slot.var);
+      else store_.delete_variable(id, name);
+      slot.dirty = false;
+    }
+    loc.dirty = false;
+  }
+  for (const auto &e : pending_errors_) store_.add_error(e);
+  pending_errors_.clear();
+  for (const auto &n : pending_outputs_) {
+    store::OutputRecord o;
+    o.event_ms = n.timestamp_ms;
+    o.location = n.location;
+    o.microservice = n.microservice;
+    o.kind = "notification";
+    o.body = nlohmann::json{{"subject", n.subject}, {"body", n.body}}.dump();
+    store_.add_output(o);
+  }
+  pending_outputs_.clear();
+}
+
+void Executor::forget() {
+  locations_.clear();
+  pending_errors_.clear();
+  pending_outputs_.clear();
+}
+
+}  // namespace livebot::engine

@@ -1,0 +1,89 @@
+#include "engine/host_api.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace livebot::engine {
+
+namespace {
+
+bool valid_name(const char *name, size_t len) { return name && len > 0 && len <= kMaxNameBytes; }
+
+int64_t api_timestamp_ms(livebot_exec *x) { return x->timestamp_ms; }
+
+void api_log(livebot_exec *x, int32_t level, const char *msg, size_t len) {
+  if (!msg) return;
+  x->executor->log_from_plugin(level, *x->location, *x->instance, std::string_view(msg, std::min(len, size_t(64) << 10)));
+}
+
+int32_t api_set_state(livebot_exec *x, const uint8_t *data, size_t len) {
+  if (!data || len == 0 || len > kMaxStateBytes) return LIVEBOT_BAD_INPUT;
+  std::string bytes(reinterpret_cast<const char *>(data), len);
+  if (!x->executor->schema_of(*x->instance).verify(bytes)) return LIVEBOT_BAD_INPUT;
+  x->new_state = std::move(bytes);
+  return LIVEBOT_OK;
+}
+
+void api_set_error(livebot_exec *x, const char *msg, size_t len) {
+  x->error.assign(msg ? msg : "", msg ? std::min(len, size_t(64) << 10) : 0);
+}
+
+int32_t api_save_variable(livebot_exec *x, const char *name, size_t name_len, int32_t kind, const uint8_t *data,
+                          size_t len, int32_t required) {
+  if (!valid_name(name, name_len) || (len > 0 && !data)) return LIVEBOT_BAD_INPUT;
+  if (kind < LIVEBOT_VALUE_BYTES || kind > LIVEBOT_VALUE_FLATBUFFER) return LIVEBOT_BAD_INPUT;
+  if (len > kMaxVariableBytes) return LIVEBOT_REFUSED;
+  store::VariableRecord v;
+  v.name.assign(name, name_len);
+  v.kind = kind;
+  v.value.assign(reinterpret_cast<const char *>(data), len);
+  v.required = required != 0;
+  x->executor->write_variable(*x, std::move(v.name), std::move(v));
+  return LIVEBOT_OK;
+}
+
+int32_t api_load_variable(livebot_exec *x, const char *name, size_t name_len, int32_t *kind, const uint8_t **data,
+                          size_t *len) {
+  if (!valid_name(name, name_len) || !kind || !data || !len) return LIVEBOT_BAD_INPUT;
+  const auto found = x->executor->fetch_variable(*x->location, std::string(name, name_len));
+  if (!found) return LIVEBOT_NOT_FOUND;
+  // A stable copy: later saves may replace the slot this came from.
+  const std::string &held = x->loaded.emplace_back(found->value);
+  *kind = found->kind;
+  *data = reinterpret_cast<const uint8_t *>(held.data());
+  *len = held.size();
+  return LIVEBOT_OK;
+}
+
+int32_t api_delete_variable(livebot_exec *x, const char *name, size_t name_len) {
+  if (!valid_name(name, name_len)) return LIVEBOT_BAD_INPUT;
+  x->executor->write_variable(*x, std::string(name, name_len), std::nullopt);
+  return LIVEBOT_OK;
+}
+
+int32_t api_notify(livebot_exec *x, const char *subject, size_t subject_len, const char *body, size_t body_len) {
+  if ((subject_len && !subject) || (body_len && !body)) return LIVEBOT_BAD_INPUT;
+  if (subject_len + body_len > kMaxNotificationBytes) return LIVEBOT_REFUSED;
+  x->notifications.push_back(Notification{x->timestamp_ms, x->location->rec.id, {},
+                                          std::string(subject ? subject : "", subject_len),
+                                          std::string(body ? body : "", body_len)});
+  return LIVEBOT_OK;
+}
+
+const livebot_host_api kHostApi = {
+    LIVEBOT_ABI_VERSION,
+    sizeof(livebot_host_api),
+    api_timestamp_ms,
+    api_log,
+    api_set_state,
+    api_set_error,
+    api_save_variable,
+    api_load_variable,
+    api_delete_variable,
+    api_notify,
+};
+
+}  // namespace
+
+const livebot_host_api *host_api() { return &kHostApi; }
+
+}  // namespace livebot::engine

@@ -1,0 +1,112 @@
+#include "engine/manifest.hpp"
+
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "common/error.hpp"
+
+namespace livebot::engine {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+void only_keys(const json &obj, const std::set<std::string> &allowed, const std::string &where,
+               const std::string &ctx) {
+  for (const auto &[k, v] : obj.items())
+    if (!allowed.count(k)) throw Error(where, ctx + "unknown key '" + k + "'");
+}
+
+std::string need_string(const json &obj, const char *key, const std::string &where, const std::string &ctx) {
+  const auto it = obj.find(key);
+  if (it == obj.end() || !it->is_string() || it->get<std::string>().empty())
+    throw Error(where, ctx + "'" + key + "' must be a non-empty string");
+  return it->get<std::string>();
+}
+
+bool valid_name(const std::string &n) {
+  for (const char c : n)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) return false;
+  return !n.empty();
+}
+
+MicroserviceSpec read_microservice(const json &m, bool device, const fs::path &dir, const std::string &where,
+                                   const std::string &ctx) {
+  if (!m.is_object()) throw Error(where, ctx + "must be an object");
+  only_keys(m, device ? std::set<std::string>{"name", "plugin", "priority", "device_types"}
+                      : std::set<std::string>{"name", "plugin", "priority"},
+            where, ctx);
+  MicroserviceSpec s;
+  s.name = need_string(m, "name", where, ctx);
+  if (!valid_name(s.name)) throw Error(where, ctx + "name '" + s.name + "' may hold only letters, digits, '_', '-', '.'");
+  const fs::path plugin = need_string(m, "plugin", where, ctx);
+  s.plugin = (plugin.is_absolute() ? plugin : dir / plugin).lexically_normal().string();
+  if (!fs::is_regular_file(s.plugin))
+    throw Error(where, ctx + "plugin '" + plugin.string() + "' not found (looked for " + s.plugin + ")");
+  if (m.contains("priority")) {
+    if (!m["priority"].is_number_integer()) throw Error(where, ctx + "'priority' must be an integer");
+    s.priority = m["priority"].get<int32_t>();
+  }
+  if (device) {
+    const auto it = m.find("device_types");
+    if (it == m.end() || !it->is_array() || it->empty())
+      throw Error(where, ctx + "'device_types' must be a non-empty list of device type numbers");
+    for (const auto &t : *it) {
+      if (!t.is_number_integer() || t.get<int64_t>() <= 0)
+        throw Error(where, ctx + "device type " + t.dump() + " is not a positive integer");
+      s.device_types.push_back(t.get<int32_t>());
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+Manifest load_manifest(const std::string &dir_arg) {
+  const fs::path dir = fs::absolute(dir_arg).lexically_normal();
+  const std::string where = (dir / "bot.json").string();
+  if (!fs::is_directory(dir)) throw Error(dir_arg, "bot directory not found");
+  std::ifstream in(where);
+  if (!in) throw Error(where, "cannot read the bot manifest");
+  json doc;
+  try {
+    doc = json::parse(in);
+  } catch (const json::parse_error &e) {
+    throw Error(where, std::string("not valid JSON: ") + e.what());
+  }
+  if (!doc.is_object()) throw Error(where, "manifest must be a JSON object");
+  only_keys(doc, {"bot", "version", "triggers", "microservices"}, where, "");
+
+  Manifest m;
+  m.dir = dir.string();
+  m.path = where;
+  m.bot = need_string(doc, "bot", where, "");
+  m.version = need_string(doc, "version", where, "");
+  if (doc.contains("triggers")) {
+    if (!doc["triggers"].is_number_unsigned()) throw Error(where, "'triggers' must be a bitmask (e.g. 10 = mode + measurement)");
+    m.triggers = doc["triggers"].get<uint32_t>();
+  }
+  const auto ms = doc.find("microservices");
+  if (ms == doc.end() || !ms->is_object()) throw Error(where, "'microservices' must be an object with 'location' and/or 'device' lists");
+  only_keys(*ms, {"location", "device"}, where, "microservices: ");
+  std::set<std::string> names;
+  for (const char *kind : {"location", "device"}) {
+    if (!ms->contains(kind)) continue;
+    const auto &list = (*ms)[kind];
+    if (!list.is_array()) throw Error(where, std::string("microservices.") + kind + " must be a list");
+    for (size_t i = 0; i < list.size(); ++i) {
+      const std::string ctx = std::string("microservices.") + kind + "[" + std::to_string(i) + "]: ";
+      auto spec = read_microservice(list[i], std::string(kind) == "device", dir, where, ctx);
+      if (!names.insert(spec.name).second) throw Error(where, ctx + "microservice '" + spec.name + "' is listed twice");
+      m.microservices.push_back(std::move(spec));
+    }
+  }
+  if (m.microservices.empty()) throw Error(where, "the bot has no microservices");
+  return m;
+}
+
+}  // namespace livebot::engine

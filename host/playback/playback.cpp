@@ -1,0 +1,280 @@
+#include "playback/playback.hpp"
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <spdlog/spdlog.h>
+
+#include "common/error.hpp"
+#include "engine/bot.hpp"
+#include "engine/executor.hpp"
+#include "loader/staging.hpp"
+#include "playback/progress.hpp"
+#include "playback/recording.hpp"
+#include "store/store.hpp"
+
+namespace livebot::playback {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+int64_t peak_rss_kb() {
+  struct rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss;
+}
+
+uint32_t trigger_bit(Trigger t) { return static_cast<uint32_t>(t); }
+
+engine::DeviceInput device_input(const Row &r) {
+  engine::DeviceInput d;
+  d.id = r.device_id;
+  d.type = r.device_type;
+  d.description = r.description;
+  d.params.reserve(r.params.size());
+  for (const auto &p : r.params) d.params.push_back({p.name, p.value});
+  for (const auto &u : r.updated_params)
+    if (std::find(d.updated.begin(), d.updated.end(), u) == d.updated.end()) d.updated.push_back(u);
+  return d;
+}
+
+// Plugin log lines go to <out>/plugins.log: they are output, not the host's
+// own log.
+struct PluginLog {
+  std::ofstream out;
+  static void sink(void *ctx, int level, std::string_view location, std::string_view ms, std::string_view msg) {
+    static const char *const names[] = {"?", "debug", "info", "warn", "error"};
+    auto &self = *static_cast<PluginLog *>(ctx);
+    self.out << names[level >= 1 && level <= 4 ? level : 0] << ' ' << location << ' ' << ms << ": " << msg << '\n';
+  }
+};
+
+void remove_store_files(const std::string &path) {
+  for (const char *suffix : {"", "-wal", "-shm"}) fs::remove(path + suffix);
+}
+
+void write_notifications(store::Store &st, const std::string &path) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) throw Error(tmp, "cannot write");
+    for (const auto &o : st.list_outputs()) {
+      if (o.kind != "notification") continue;
+      json line = json::parse(o.body);
+      line["timestamp_ms"] = o.event_ms;
+      line["location"] = o.location;
+      line["microservice"] = o.microservice;
+      out << line.dump() << '\n';
+    }
+  }
+  fs::rename(tmp, path);
+}
+
+}  // namespace
+
+PlaybackSummary run_playback(const PlaybackOptions &opts) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  PlaybackSummary sum;
+
+  const Recording rec = read_recording(opts.recording);
+  sum.read_seconds = seconds_since(wall_start);
+  sum.recording = opts.recording;
+  sum.rows_total = static_cast<int64_t>(rec.rows.size());
+  sum.skipped = rec.skipped;
+
+  loader::Staging staging;
+  auto bot = engine::Bot::load(engine::load_manifest(opts.bot_dir), staging);
+  sum.bot = bot->manifest().bot;
+  sum.bot_version = bot->manifest().version;
+
+  fs::create_directories(opts.out_dir);
+  sum.out_dir = opts.out_dir;
+  const bool own_store = opts.store_path.empty();
+  sum.store_path = own_store ? (fs::path(opts.out_dir) / "playback.db").string() : opts.store_path;
+  // The playback's own scratch store starts afresh unless resuming; a store
+  // the user named is never cleared.
+  if (own_store && !opts.resume) remove_store_files(sum.store_path);
+  auto st = store::open_sqlite_store(sum.store_path);
+
+  const std::string source = "playback:" + rec.content_hash;
+  const auto cursor = st->load_cursor(source);
+  if (cursor && !opts.resume)
+    throw Error(sum.store_path, "already holds a playback of this recording up to row " + std::to_string(*cursor) +
+                                    ": pass --resume to go on from there, or use another --store");
+  sum.start_row = cursor.value_or(0);
+  const int64_t end = opts.stop_at_row >= 0 ? std::min<int64_t>(opts.stop_at_row, sum.rows_total) : sum.rows_total;
+
+  PluginLog plugin_log;
+  const auto log_path = fs::path(opts.out_dir) / "plugins.log";
+  plugin_log.out.open(log_path, opts.resume ? std::ios::app : std::ios::trunc);
+  if (!plugin_log.out) throw Error(log_path.string(), "cannot write");
+
+  engine::Executor ex(*st, *bot, rec.timezone);
+  ex.set_log_sink(&PluginLog::sink, &plugin_log);
+  const uint32_t mask = bot->manifest().triggers;
+
+  Progress progress("playback", end - sum.start_row, opts.progress);
+  const auto play_start = std::chrono::steady_clock::now();
+  st->begin();
+  ex.register_schemas();
+  int64_t in_batch = 0;
+  const auto commit = [&](int64_t next_row) {
+    ex.flush();
+    st->put_cursor(source, next_row);
+    st->commit();
+    ++sum.commits;
+  };
+
+  int64_t i = sum.start_row;
+  engine::Input in;
+  while (i < end) {
+    const Row &r = rec.rows[static_cast<size_t>(i)];
+    if (!(mask & trigger_bit(r.trigger))) {
+      ++sum.skipped["trigger not in the bot's trigger mask"];
+      ++i;
+      continue;
+    }
+    in.location = r.location_id;
+    in.timestamp_ms = r.timestamp_ms;
+    in.devices.clear();
+    int64_t next = i + 1;
+    switch (r.trigger) {
+      case Trigger::Measurement:
+        in.kind = engine::Input::Kind::Measurement;
+        in.devices.push_back(device_input(r));
+        // Measurements of one location at one instant are one execution.
+        while (next < end) {
+          const Row &n = rec.rows[static_cast<size_t>(next)];
+          if (n.trigger != Trigger::Measurement || n.timestamp_ms != r.timestamp_ms || n.location_id != r.location_id)
+            break;
+          in.devices.push_back(device_input(n));
+          ++next;
+        }
+        break;
+      case Trigger::Alert:
+        in.kind = engine::Input::Kind::Alert;
+        in.alert_type = r.alert_type;
+        in.devices.push_back(device_input(r));
+        break;
+      case Trigger::Mode:
+        in.kind = engine::Input::Kind::Mode;
+        in.mode = r.mode;
+        break;
+      case Trigger::Schedule:
+        ++sum.skipped["schedule rows (schedules fire from the manifest)"];
+        i = next;
+        continue;
+    }
+    ex.execute(in);
+    i = next;
+    if (++in_batch >= opts.commit_every) {
+      commit(i);
+      st->begin();
+      in_batch = 0;
+    }
+    progress.update(i - sum.start_row);
+  }
+  commit(i);
+  progress.finish();
+  sum.play_seconds = seconds_since(play_start);
+
+  write_notifications(*st, (fs::path(opts.out_dir) / "notifications.jsonl").string());
+
+  sum.end_row = i;
+  sum.rows_played = i - sum.start_row;
+  sum.complete = i >= sum.rows_total;
+  sum.executions = ex.stats().executions;
+  sum.notifications = ex.stats().notifications;
+  sum.errors = ex.stats().failed_callbacks;
+  for (const auto &m : bot->microservices()) {
+    MicroserviceSummary ms;
+    ms.name = m.spec.name;
+    ms.version = m.plugin->version();
+    ms.executions = m.stats.executions;
+    ms.errors = m.stats.errors;
+    ms.plugin_seconds = static_cast<double>(m.stats.plugin_ns) / 1e9;
+    sum.plugin_seconds += ms.plugin_seconds;
+    for (int cb = 1; cb < engine::kCallbackCount; ++cb)
+      if (m.stats.callbacks[cb]) ms.callbacks[engine::callback_name(cb)] = m.stats.callbacks[cb];
+    sum.microservices.push_back(std::move(ms));
+  }
+  sum.wall_seconds = seconds_since(wall_start);
+  sum.peak_rss_kb = peak_rss_kb();
+
+  std::ofstream(fs::path(opts.out_dir) / "summary.json", std::ios::trunc) << sum.to_json().dump(2) << '\n';
+  return sum;
+}
+
+json PlaybackSummary::to_json() const {
+  json ms = json::array();
+  for (const auto &m : microservices)
+    ms.push_back({{"name", m.name},
+                  {"version", m.version},
+                  {"executions", m.executions},
+                  {"errors", m.errors},
+                  {"plugin_seconds", m.plugin_seconds},
+                  {"callbacks", m.callbacks}});
+  const double rate = play_seconds > 0 ? static_cast<double>(rows_played) / play_seconds : 0;
+  return {{"recording", recording},
+          {"bot", bot},
+          {"bot_version", bot_version},
+          {"store", store_path},
+          {"out_dir", out_dir},
+          {"rows_total", rows_total},
+          {"start_row", start_row},
+          {"end_row", end_row},
+          {"rows_played", rows_played},
+          {"complete", complete},
+          {"executions", executions},
+          {"skipped", skipped},
+          {"microservices", ms},
+          {"notifications", notifications},
+          {"errors", errors},
+          {"commits", commits},
+          {"read_seconds", read_seconds},
+          {"play_seconds", play_seconds},
+          {"wall_seconds", wall_seconds},
+          {"plugin_seconds", plugin_seconds},
+          {"rows_per_second", rate},
+          {"peak_rss_kb", peak_rss_kb}};
+}
+
+std::string PlaybackSummary::to_text() const {
+  std::string s;
+  char line[512];
+  const auto add = [&](const char *fmt, auto... args) {
+    std::snprintf(line, sizeof line, fmt, args...);
+    s += line;
+  };
+  add("bot        %s %s\n", bot.c_str(), bot_version.c_str());
+  add("recording  %s\n", recording.c_str());
+  add("rows       %lld played (rows %lld to %lld of %lld)%s\n", static_cast<long long>(rows_played),
+      static_cast<long long>(start_row), static_cast<long long>(end_row), static_cast<long long>(rows_total),
+      complete ? "" : ", stopped early");
+  for (const auto &[reason, n] : skipped) add("skipped    %lld: %s\n", static_cast<long long>(n), reason.c_str());
+  add("executions %lld, committed in %lld transactions\n", static_cast<long long>(executions),
+      static_cast<long long>(commits));
+  for (const auto &m : microservices) {
+    add("  %s %s: %lld executions, %lld errors\n", m.name.c_str(), m.version.c_str(),
+        static_cast<long long>(m.executions), static_cast<long long>(m.errors));
+    for (const auto &[cb, n] : m.callbacks) add("    %-28s %lld\n", cb.c_str(), static_cast<long long>(n));
+  }
+  add("notifications %lld, errors %lld\n", static_cast<long long>(notifications), static_cast<long long>(errors));
+  const double rate = play_seconds > 0 ? static_cast<double>(rows_played) / play_seconds : 0;
+  add("time       %.3f s wall (read %.3f s, play %.3f s, in plugins %.3f s), %.0f rows/s\n", wall_seconds,
+      read_seconds, play_seconds, plugin_seconds, rate);
+  add("store      %s\n", store_path.c_str());
+  add("output     %s\n", out_dir.c_str());
+  return s;
+}
+
+}  // namespace livebot::playback

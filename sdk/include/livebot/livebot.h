@@ -4,7 +4,7 @@
  * A microservice is a shared object that exports one C function,
  * `livebot_entry`, returning a pointer to a static `livebot_plugin` table.
  * Everything that crosses this boundary is plain C: integers, pointers to
- * bytes with their lengths, and FlatBuffers payloads (schemas/*.fbs). No C++
+ * bytes with their lengths, and FlatBuffers payloads (schemas/livebot_event.fbs). No C++
  * type, exception, RTTI object or callback owned by the plugin ever crosses
  * it, so nothing the host keeps can outlive the plugin's code.
  *
@@ -122,11 +122,16 @@ typedef struct livebot_host_api {
   int32_t (*save_variable)(livebot_exec *exec, const char *name, size_t name_len,
                            int32_t kind, const uint8_t *data, size_t len,
                            int32_t required);
-  /* LIVEBOT_OK with *kind/*data/*len set, or LIVEBOT_NOT_FOUND. */
+  /* LIVEBOT_OK with kind, data and len set, or LIVEBOT_NOT_FOUND. */
   int32_t (*load_variable)(livebot_exec *exec, const char *name, size_t name_len,
                            int32_t *kind, const uint8_t **data, size_t *len);
   int32_t (*delete_variable)(livebot_exec *exec, const char *name,
                              size_t name_len);
+
+  /* A push/email-style message to the location's people: written to the
+   * output directory in playback, to the log in a live host. */
+  int32_t (*notify)(livebot_exec *exec, const char *subject, size_t subject_len,
+                    const char *body, size_t body_len);
 } livebot_host_api;
 
 /* What a plugin exports. All pointers refer to static data in the plugin. */

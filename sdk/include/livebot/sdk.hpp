@@ -186,6 +186,10 @@ class Host {
     check(api_->delete_variable(exec_, name.data(), name.size()), "delete_variable", name);
   }
 
+  void notify(std::string_view subject, std::string_view body) const {
+    check(api_->notify(exec_, subject.data(), subject.size(), body.data(), body.size()), "notify", subject);
+  }
+
   const livebot_host_api *api() const { return api_; }
   livebot_exec *exec() const { return exec_; }
 

@@ -1,0 +1,41 @@
+// livebot playback RECORDING --bot DIR: a recording through a bot in
+// virtual time.
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "playback/playback.hpp"
+#include "playback/progress.hpp"
+
+namespace livebot::cli {
+
+void add_playback(CLI::App &app, std::vector<Command> &out) {
+  auto opts = std::make_shared<playback::PlaybackOptions>();
+  auto json = std::make_shared<bool>(false);
+  auto quiet = std::make_shared<bool>(false);
+  auto *sub = app.add_subcommand("playback", "Play a botengine recording (.json or .zip) through a bot in virtual time");
+  sub->add_option("recording", opts->recording, "Recording file (.json, or the .zip that holds one)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  sub->add_option("--bot,-b", opts->bot_dir, "Bot directory (bot.json and its plugins)")->required();
+  sub->add_option("--store,-s", opts->store_path,
+                  "Store file to keep memory in (default: OUT/playback.db, started afresh each run)");
+  sub->add_option("--out,-o", opts->out_dir, "Output directory: summary, notifications, plugin log")
+      ->capture_default_str();
+  sub->add_flag("--resume", opts->resume, "Go on from where the last commit in the store left this recording");
+  sub->add_option("--stop-at-row", opts->stop_at_row, "Stop before this row (play part of a recording)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--commit-every", opts->commit_every, "Executions per committed transaction")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_flag("--json", *json, "Print the summary as JSON");
+  sub->add_flag("--quiet,-q", *quiet, "No progress bar");
+  out.push_back({sub, [opts, json, quiet]() {
+                   opts->progress = !*json && !*quiet && playback::stderr_is_tty();
+                   const auto sum = playback::run_playback(*opts);
+                   if (*json) std::cout << sum.to_json().dump(2) << '\n';
+                   else std::cout << sum.to_text();
+                   return kExitOk;
+                 }});
+}
+
+}  // namespace livebot::cli

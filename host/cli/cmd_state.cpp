@@ -1,0 +1,98 @@
+// livebot state LOCATION [MICROSERVICE]: stored memory rendered as JSON
+// through the binary schema that wrote it — no plugin code involved.
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "common/error.hpp"
+#include "schema/schema.hpp"
+#include "store/store.hpp"
+
+namespace livebot::cli {
+
+namespace {
+
+nlohmann::json variable_json(const store::VariableRecord &v) {
+  nlohmann::json j{{"name", v.name}, {"required", v.required}};
+  switch (v.kind) {
+    case 1: j["kind"] = "string", j["value"] = v.value; break;
+    case 2: {
+      int64_t n = 0;
+      if (v.value.size() == 8) std::memcpy(&n, v.value.data(), 8);
+      j["kind"] = "int", j["value"] = n;
+      break;
+    }
+    case 3: {
+      double d = 0;
+      if (v.value.size() == 8) std::memcpy(&d, v.value.data(), 8);
+      j["kind"] = "double", j["value"] = d;
+      break;
+    }
+    case 4: j["kind"] = "json", j["value"] = nlohmann::json::parse(v.value, nullptr, false); break;
+    default: j["kind"] = v.kind == 5 ? "flatbuffer" : "bytes", j["bytes"] = v.value.size(); break;
+  }
+  return j;
+}
+
+}  // namespace
+
+void add_state(CLI::App &app, std::vector<Command> &out) {
+  struct Opts {
+    std::string store = "livebot.db", location, microservice;
+    bool json = false;
+  };
+  auto o = std::make_shared<Opts>();
+  auto *sub = app.add_subcommand("state", "Show a location's stored memory as JSON");
+  sub->add_option("location", o->location, "Location id")->required();
+  sub->add_option("microservice", o->microservice, "Only this microservice");
+  sub->add_option("--store,-s", o->store, "Store file")->capture_default_str()->check(CLI::ExistingFile);
+  sub->add_flag("--json", o->json, "Print one JSON document");
+  out.push_back({sub, [o]() {
+                   auto st = store::open_sqlite_store(o->store, {.create = false, .read_only = true});
+                   const auto loc = st->load_location(o->location);
+                   if (!loc) {
+                     std::cerr << "livebot: " << o->store << ": no location '" << o->location << "'\n";
+                     return kExitNotFound;
+                   }
+                   nlohmann::json doc{{"location", loc->id},
+                                      {"mode", loc->mode},
+                                      {"timezone", loc->timezone},
+                                      {"bot_version", loc->bot_version}};
+                   nlohmann::json instances = nlohmann::json::array();
+                   for (const auto &inst : st->load_instances(o->location)) {
+                     if (!o->microservice.empty() && inst.microservice != o->microservice) continue;
+                     const auto bfbs = st->load_schema(inst.schema_hash);
+                     if (!bfbs) throw Error(o->store, "schema " + inst.schema_hash + " of " + inst.microservice + " is missing");
+                     const auto schema = schema::BinarySchema::parse(*bfbs, o->store + ": schema " + inst.schema_hash);
+                     instances.push_back({{"microservice", inst.microservice},
+                                          {"device", inst.device_id},
+                                          {"instance_id", inst.instance_id},
+                                          {"schema", inst.schema_hash},
+                                          {"root_type", schema.root_type()},
+                                          {"state", nlohmann::json::parse(schema.to_json(inst.state))}});
+                   }
+                   if (!o->microservice.empty() && instances.empty()) {
+                     std::cerr << "livebot: " << o->store << ": location '" << o->location << "' has no microservice '"
+                               << o->microservice << "'\n";
+                     return kExitNotFound;
+                   }
+                   doc["instances"] = instances;
+                   nlohmann::json vars = nlohmann::json::array();
+                   for (const auto &v : st->load_variables(o->location)) vars.push_back(variable_json(v));
+                   doc["variables"] = vars;
+                   if (o->json) {
+                     std::cout << doc.dump(2) << '\n';
+                     return kExitOk;
+                   }
+                   std::cout << "location " << loc->id << "  mode " << loc->mode << "  bot version " << loc->bot_version
+                             << '\n';
+                   for (const auto &i : doc["instances"])
+                     std::cout << "  " << i["microservice"].get<std::string>()
+                               << (i["device"].get<std::string>().empty() ? "" : " [" + i["device"].get<std::string>() + "]")
+                               << " (" << i["root_type"].get<std::string>() << "): " << i["state"].dump() << '\n';
+                   for (const auto &v : doc["variables"]) std::cout << "  variable " << v.dump() << '\n';
+                   return kExitOk;
+                 }});
+}
+
+}  // namespace livebot::cli

@@ -1,0 +1,26 @@
+// The subcommands of `livebot`. Each add_* registers its options on the app
+// and appends the function that runs it.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <vector>
+
+namespace livebot::cli {
+
+// Exit codes, the same for every subcommand.
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;  // bad input, a refused plugin, a store error: one line on stderr
+constexpr int kExitUsage = 2;    // the command line itself is wrong
+constexpr int kExitNotFound = 3; // the thing asked for is not in the store
+
+struct Command {
+  CLI::App *sub;
+  std::function<int()> run;
+};
+
+void add_playback(CLI::App &app, std::vector<Command> &out);
+void add_errors(CLI::App &app, std::vector<Command> &out);
+void add_state(CLI::App &app, std::vector<Command> &out);
+
+}  // namespace livebot::cli

@@ -1,0 +1,45 @@
+// livebot — the command line. Each subcommand lives in its own file
+// (cmd_*.cpp) and registers itself here; exit codes mean the same
+// everywhere (see exit_codes.hpp).
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "common/error.hpp"
+#include "common/log.hpp"
+
+int main(int argc, char **argv) {
+  using namespace livebot::cli;
+  CLI::App app{"livebot — a host for live bots: hot-reloadable C++ microservices with their memory in a store",
+               "livebot"};
+  app.set_version_flag("--version", std::string("livebot ") + LIVEBOT_VERSION);
+  app.require_subcommand(1);
+  std::string level = std::getenv("LIVEBOT_LOG") ? std::getenv("LIVEBOT_LOG") : "warn";
+  app.add_option("--log-level", level, "Host log level: trace, debug, info, warn, error, off (env LIVEBOT_LOG)")
+      ->capture_default_str();
+
+  std::vector<Command> commands;
+  add_playback(app, commands);
+  add_errors(app, commands);
+  add_state(app, commands);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+  try {
+    livebot::setup_logging(level);
+    for (auto &c : commands)
+      if (*c.sub) return c.run();
+  } catch (const livebot::Error &e) {
+    std::cerr << "livebot: " << e.what() << '\n';
+    return kExitFailure;
+  } catch (const std::exception &e) {
+    std::cerr << "livebot: unexpected error: " << e.what() << '\n';
+    return kExitFailure;
+  }
+  return kExitUsage;
+}

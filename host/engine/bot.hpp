@@ -1,0 +1,53 @@
+// A bot as loaded: its manifest and one loaded plugin per microservice, in
+// the order executions call them.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "engine/manifest.hpp"
+#include "loader/plugin.hpp"
+
+namespace livebot::engine {
+
+constexpr int kCallbackCount = 13;  // livebot_callback values 1..12
+const char *callback_name(int32_t callback);
+
+struct MicroserviceStats {
+  int64_t executions = 0;  // instance executions
+  int64_t errors = 0;
+  int64_t plugin_ns = 0;   // time spent inside the plugin
+  std::array<int64_t, kCallbackCount> callbacks{};
+};
+
+struct LoadedMicroservice {
+  MicroserviceSpec spec;
+  std::unique_ptr<loader::Plugin> plugin;
+  MicroserviceStats stats;
+};
+
+class Bot {
+ public:
+  // Loads every microservice's plugin; throws livebot::Error (naming the
+  // manifest entry and file) and unloads what it had loaded on failure.
+  static std::unique_ptr<Bot> load(Manifest manifest, loader::Staging &staging);
+
+  const Manifest &manifest() const { return manifest_; }
+  std::vector<LoadedMicroservice> &microservices() { return ms_; }
+  const std::vector<LoadedMicroservice> &microservices() const { return ms_; }
+  // Location microservices in initialize order: priority high to low, then name.
+  const std::vector<size_t> &location_order() const { return location_order_; }
+  // Device microservices for a device type, in manifest order.
+  const std::vector<size_t> &for_device_type(int32_t type) const;
+
+ private:
+  Manifest manifest_;
+  std::vector<LoadedMicroservice> ms_;
+  std::vector<size_t> location_order_;
+  std::map<int32_t, std::vector<size_t>> by_type_;
+};
+
+}  // namespace livebot::engine

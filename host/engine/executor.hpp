@@ -1,0 +1,124 @@
+// Runs executions: one input for one location through the botengine model
+// (docs/EXECUTION.md) — load its memory, create missing instances,
+// new_version once per bot version, initialize everyone in order, dispatch
+// the trigger, keep the state of the instances that succeeded.
+//
+// Promises: an instance whose callback fails keeps the state (and variable
+// writes) it had before the execution, and the failure is recorded; every
+// other instance carries on. Nothing reaches the store until flush(), which
+// the caller wraps in a transaction together with its input position.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/bot.hpp"
+#include "engine/location.hpp"
+#include "schema/schema.hpp"
+#include "store/store.hpp"
+
+struct livebot_exec;
+
+namespace livebot::engine {
+
+struct ParamValue {
+  std::string_view name;
+  std::string_view value;
+};
+
+// One device's part of an input.
+struct DeviceInput {
+  std::string_view id;
+  int32_t type = 0;
+  std::string_view description;
+  std::vector<ParamValue> params;
+  std::vector<std::string_view> updated;
+};
+
+struct Input {
+  enum class Kind { Measurement, Mode, Alert };
+  Kind kind = Kind::Measurement;
+  std::string_view location;
+  int64_t timestamp_ms = 0;
+  std::vector<DeviceInput> devices;  // Measurement: one or more; Alert: one
+  std::string_view mode;             // Mode
+  std::string_view alert_type;       // Alert
+};
+
+struct Notification {
+  int64_t timestamp_ms;
+  std::string location, microservice, subject, body;
+};
+
+struct ExecutorStats {
+  int64_t executions = 0;
+  int64_t failed_callbacks = 0;
+  int64_t notifications = 0;
+  int64_t instances_created = 0;
+};
+
+// Where plugin log lines go (playback: a file in the output directory).
+using PluginLogSink = void (*)(void *ctx, int level, std::string_view location,
+                               std::string_view microservice, std::string_view msg);
+
+class Executor {
+ public:
+  Executor(store::Store &store, Bot &bot, std::string default_timezone);
+  ~Executor();
+
+  // Registers the bot's schemas in the store; call inside a transaction
+  // before the first execution.
+  void register_schemas();
+
+  void execute(const Input &in);
+
+  // Writes everything dirty (locations, devices, instances, variables,
+  // errors, outputs) to the store. The caller holds the transaction.
+  void flush();
+
+  // Drops every cached location (after a rollback, say).
+  void forget();
+
+  void set_log_sink(PluginLogSink sink, void *ctx) { log_sink_ = sink, log_ctx_ = ctx; }
+  const ExecutorStats &stats() const { return stats_; }
+  Bot &bot() { return bot_; }
+  store::Store &store() { return store_; }
+
+  // Used by the host API (engine/host_api.cpp).
+  void log_from_plugin(int level, const Location &loc, const Instance &inst, std::string_view msg);
+  void add_notification(Notification n);
+  // The variable as this execution sees it: cached, else fetched once.
+  const store::VariableRecord *fetch_variable(Location &loc, const std::string &name);
+  // Saves (or, with nullopt, deletes) a variable, remembering in `exec` what
+  // it replaced.
+  void write_variable(livebot_exec &exec, std::string name, std::optional<store::VariableRecord> var);
+  const schema::BinarySchema &schema_of(const Instance &inst) const;
+
+ private:
+  struct Call;
+  Location &location(std::string_view id);
+  void apply_devices(Location &loc, const Input &in);
+  void sync_instances(Location &loc);
+  std::vector<std::string> new_fields_for(const Instance &inst);
+  void record_error(const Location &loc, const Instance &inst, int64_t ts, int32_t callback,
+                    std::string message);
+
+  store::Store &store_;
+  Bot &bot_;
+  std::string default_timezone_;
+  std::map<std::string, Location, std::less<>> locations_;
+  std::unordered_map<std::string, schema::BinarySchema> schemas_;  // by hash
+  std::map<std::pair<std::string, std::string>, std::vector<std::string>> new_fields_cache_;
+  std::vector<store::ErrorRecord> pending_errors_;
+  std::vector<Notification> pending_outputs_;
+  ExecutorStats stats_;
+  PluginLogSink log_sink_ = nullptr;
+  void *log_ctx_ = nullptr;
+};
+
+}  // namespace livebot::engine

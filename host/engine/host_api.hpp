@@ -1,0 +1,42 @@
+// The host side of livebot_host_api: what `livebot_exec` is, and the table
+// handed to every plugin. Calls arrive on the loop thread while one
+// instance is open; every byte a plugin passes in is copied before return.
+#pragma once
+
+#include <livebot/livebot.h>
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/executor.hpp"
+#include "engine/location.hpp"
+
+namespace livebot::engine {
+
+// Limits on what a plugin may hand the host in one call.
+constexpr size_t kMaxNameBytes = 1024;
+constexpr size_t kMaxVariableBytes = 16u << 20;  // the Python framework caps at 8 MB
+constexpr size_t kMaxStateBytes = 64u << 20;
+constexpr size_t kMaxNotificationBytes = 1u << 20;
+
+const livebot_host_api *host_api();
+
+}  // namespace livebot::engine
+
+struct livebot_exec {
+  livebot::engine::Executor *executor = nullptr;
+  livebot::engine::Location *location = nullptr;
+  livebot::engine::Instance *instance = nullptr;
+  int64_t timestamp_ms = 0;
+  std::string error;                     // set_error, copied
+  std::optional<std::string> new_state;  // set_state, copied and verified
+  // What this instance's variable writes replaced: put back if any of its
+  // callbacks fails, so a failed execution leaves variables as they were.
+  std::unordered_map<std::string, livebot::engine::VarSlot> undo;
+  std::deque<std::string> loaded;  // bytes handed out by load_variable
+  std::vector<livebot::engine::Notification> notifications;
+};

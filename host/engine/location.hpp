@@ -1,0 +1,68 @@
+// A location's memory while the host holds it: its record, its devices, its
+// microservice instances and the variables fetched so far. The store has the
+// committed copy; `dirty` marks what the next flush must write.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "store/store.hpp"
+
+namespace livebot::engine {
+
+// How far back a device's history reaches (botengine keeps about an hour).
+constexpr int64_t kHistoryMs = 60 * 60 * 1000;
+
+struct Sample {
+  int64_t timestamp_ms;
+  std::string name;
+  std::string value;
+};
+
+struct DeviceState {
+  std::string id;
+  int32_t type = 0;
+  std::string description;
+  std::map<std::string, std::string, std::less<>> params;  // latest values
+  std::vector<std::string> updated;  // changed by the current measurement
+  int64_t last_measured_ms = 0;
+  std::deque<Sample> history;
+  bool dirty = false;
+
+  std::string encode() const;
+  static DeviceState decode(const store::DeviceRecord &rec, const std::string &where);
+};
+
+struct Instance {
+  size_t microservice = 0;  // index into Bot::microservices()
+  std::string device_id;    // empty for location microservices
+  int64_t instance_id = 0;
+  std::string schema_hash;
+  std::string state;  // FlatBuffers bytes, empty until first saved
+  bool constructed = true;  // false until its construct() has succeeded
+  bool dirty = false;
+};
+
+// A variable as cached: `var` empty means known to be absent (a cached miss,
+// or deleted when `dirty`).
+struct VarSlot {
+  std::optional<store::VariableRecord> var;
+  bool dirty = false;
+};
+
+struct Location {
+  store::LocationRecord rec;
+  bool fresh = false;  // never executed before
+  std::map<std::string, DeviceState, std::less<>> devices;
+  std::vector<Instance> instances;
+  std::unordered_map<std::string, VarSlot> vars;
+  bool dirty = false;
+};
+
+}  // namespace livebot::engine

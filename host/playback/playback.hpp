@@ -1,0 +1,59 @@
+// Playback: a recording run through a bot in virtual time, the way the
+// local dev loop and the benchmarks use it.
+//
+// Promises: executions are committed in batches together with the row they
+// reached, so a playback killed at any moment resumes (`resume`) at its last
+// commit and ends in the same state as one that was never interrupted: no
+// execution is applied twice or lost.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace livebot::playback {
+
+struct PlaybackOptions {
+  std::string recording;
+  std::string bot_dir;
+  std::string store_path;  // empty: <out_dir>/playback.db, started afresh
+  std::string out_dir = "playback-out";
+  bool resume = false;
+  int64_t stop_at_row = -1;        // stop before this row (-1: play to the end)
+  int64_t commit_every = 4096;     // executions per transaction
+  bool progress = false;           // draw a progress bar on stderr
+};
+
+struct MicroserviceSummary {
+  std::string name, version;
+  int64_t executions = 0, errors = 0;
+  double plugin_seconds = 0;
+  std::map<std::string, int64_t> callbacks;
+};
+
+struct PlaybackSummary {
+  std::string recording, bot, bot_version, store_path, out_dir;
+  int64_t rows_total = 0;    // rows in the recording
+  int64_t start_row = 0;     // where this run started (resume)
+  int64_t end_row = 0;       // where it stopped
+  int64_t rows_played = 0;   // rows applied by this run
+  int64_t executions = 0;
+  std::map<std::string, int64_t> skipped;  // reason -> rows
+  std::vector<MicroserviceSummary> microservices;
+  int64_t notifications = 0;
+  int64_t errors = 0;
+  int64_t commits = 0;
+  double read_seconds = 0, play_seconds = 0, wall_seconds = 0;
+  double plugin_seconds = 0;
+  int64_t peak_rss_kb = 0;
+  bool complete = false;
+
+  nlohmann::json to_json() const;
+  std::string to_text() const;
+};
+
+PlaybackSummary run_playback(const PlaybackOptions &opts);
+
+}  // namespace livebot::playback

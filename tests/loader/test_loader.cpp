@@ -1,0 +1,119 @@
+// The loader against real plugin files: good ones load from a private copy
+// and leave memory when unloaded; bad ones are refused with one line that
+// names the file and the reason, before anything runs.
+#include <elf.h>
+#include <sys/stat.h>
+
+#include <cstring>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "common/error.hpp"
+#include "loader/elf_check.hpp"
+#include "loader/plugin.hpp"
+#include "support/paths.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace livebot;
+using livebot::test::read_file;
+using livebot::test::TempDir;
+using livebot::test::write_file;
+
+namespace {
+const std::string plugins = LIVEBOT_TEST_PLUGIN_DIR;
+const std::string lesson2_v1 = std::string(LIVEBOT_PLUGIN_BUILD_DIR) + "/lesson2_memory/lesson2_memory_v1.so";
+
+std::string refusal(const std::string &file) {
+  loader::Staging staging;
+  try {
+    loader::Plugin::load(file, staging);
+  } catch (const Error &e) {
+    // Nothing may be left staged after a refusal.
+    CHECK(std::filesystem::is_empty(staging.dir()));
+    return e.what();
+  }
+  return "loaded";
+}
+}  // namespace
+
+TEST_CASE("a real plugin loads from a private read-only copy and unloads for real", "[loader]") {
+  loader::Staging staging;
+  auto p = loader::Plugin::load(lesson2_v1, staging);
+  CHECK(p->name() == "location_memory");
+  CHECK(p->version() == "1.0.0");
+  CHECK(p->schema().root_type() == "lesson2.LocationMemory");
+  CHECK(p->unique_symbols().empty());
+  CHECK(p->staged_path() != lesson2_v1);
+  CHECK(p->staged_path().rfind(staging.dir(), 0) == 0);
+  struct stat st{};
+  REQUIRE(stat(p->staged_path().c_str(), &st) == 0);
+  CHECK((st.st_mode & 0222) == 0);
+  CHECK(loader::is_mapped(p->staged_path()));
+  CHECK_FALSE(loader::is_mapped(lesson2_v1));
+  const std::string staged = p->staged_path();
+  const auto r = p->unload();
+  CHECK(r.gone);
+  CHECK_FALSE(loader::is_mapped(staged));
+  CHECK_FALSE(std::filesystem::exists(staged));
+}
+
+TEST_CASE("loading one file twice gives two independent images", "[loader]") {
+  loader::Staging staging;
+  auto a = loader::Plugin::load(lesson2_v1, staging);
+  auto b = loader::Plugin::load(lesson2_v1, staging);
+  CHECK(a->staged_path() != b->staged_path());
+  CHECK(&a->table() != &b->table());
+  CHECK(a->unload().gone);
+  CHECK(loader::is_mapped(b->staged_path()));
+  CHECK(b->unload().gone);
+}
+
+TEST_CASE("plugins with a broken entry table are refused with their reason", "[loader]") {
+  CHECK_THAT(refusal(plugins + "/bad1.so"), Catch::Contains("bad1.so: not a livebot plugin: no 'livebot_entry' symbol"));
+  CHECK_THAT(refusal(plugins + "/bad2.so"), Catch::Contains("returned no table"));
+  CHECK_THAT(refusal(plugins + "/bad3.so"), Catch::Contains("built for ABI version 99; this host serves ABI versions 1 to 1"));
+  CHECK_THAT(refusal(plugins + "/bad4.so"), Catch::Contains("plugin table is 8 bytes"));
+  CHECK_THAT(refusal(plugins + "/bad5.so"), Catch::Contains("embedded schema"));
+  CHECK_THAT(refusal(plugins + "/bad6.so"), Catch::Contains("declares state root type 'probe.Other'"));
+}
+
+TEST_CASE("files that are not complete shared objects never reach dlopen", "[loader]") {
+  TempDir dir;
+  const std::string good = read_file(lesson2_v1);
+  REQUIRE(good.size() > 16384);
+
+  write_file(dir / "text.so", "this is not a plugin\n");
+  CHECK_THAT(refusal(dir / "text.so"), Catch::Contains("not an ELF file"));
+  CHECK_THAT(refusal(dir / "missing.so"), Catch::Contains("missing.so: cannot open plugin file"));
+
+  // Prefixes a linker leaves while it writes (field lesson 3).
+  for (const size_t n : {size_t(0), size_t(64), size_t(1024), size_t(8192)}) {
+    write_file(dir / "half.so", good.substr(0, n));
+    INFO("prefix of " << n << " bytes");
+    CHECK_THAT(refusal(dir / "half.so"), Catch::Contains("half.so:"));
+    CHECK_THROWS_AS(loader::check_elf(good.substr(0, n), "half"), Error);
+  }
+  // Everything but the section header table, which comes last.
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, good.data(), sizeof eh);
+  REQUIRE(eh.e_shoff > 0);
+  write_file(dir / "nosh.so", good.substr(0, eh.e_shoff));
+  CHECK_THAT(refusal(dir / "nosh.so"), Catch::Contains("section headers end past the file"));
+  loader::check_elf(good, "good");
+}
+
+TEST_CASE("a library pinned by STB_GNU_UNIQUE is found before loading and reported after unloading", "[loader]") {
+  CHECK(loader::gnu_unique_symbols(read_file(lesson2_v1)).empty());
+  const auto unique = loader::gnu_unique_symbols(read_file(plugins + "/probe_unique.so"));
+  REQUIRE_FALSE(unique.empty());
+  loader::Staging staging;
+  auto p = loader::Plugin::load(plugins + "/probe_unique.so", staging);
+  CHECK(p->unique_symbols() == unique);
+  const std::string staged = p->staged_path();
+  const auto r = p->unload();
+  // glibc keeps it mapped: the host says so instead of assuming it left.
+  CHECK_FALSE(r.gone);
+  CHECK_THAT(r.reason, Catch::Contains("STB_GNU_UNIQUE"));
+  CHECK(loader::is_mapped(staged));
+}
