@@ -1,0 +1,305 @@
+#include "schema/gate.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <deque>
+#include <set>
+
+namespace livebot::schema {
+
+namespace {
+
+using flatbuffers::uoffset_t;
+
+bool is_scalar(reflection::BaseType t) { return t >= reflection::UType && t <= reflection::Double; }
+bool is_float(reflection::BaseType t) { return t == reflection::Float || t == reflection::Double; }
+
+// The .fbs spelling, so messages read like the schema.
+std::string scalar_name(reflection::BaseType t) {
+  switch (t) {
+    case reflection::Bool: return "bool";
+    case reflection::Byte: return "byte";
+    case reflection::UByte: return "ubyte";
+    case reflection::Short: return "short";
+    case reflection::UShort: return "ushort";
+    case reflection::Int: return "int";
+    case reflection::UInt: return "uint";
+    case reflection::Long: return "long";
+    case reflection::ULong: return "ulong";
+    case reflection::Float: return "float";
+    case reflection::Double: return "double";
+    case reflection::String: return "string";
+    default: return reflection::EnumNameBaseType(t);
+  }
+}
+
+const reflection::Object &object_at(const reflection::Schema &s, int32_t index) {
+  return *s.objects()->Get(static_cast<uoffset_t>(index));
+}
+
+const reflection::Enum &enum_at(const reflection::Schema &s, int32_t index) {
+  return *s.enums()->Get(static_cast<uoffset_t>(index));
+}
+
+// A type's index names an object (table or struct) or else an enum.
+bool refers_to_object(const reflection::Type &t) {
+  return t.base_type() == reflection::Obj ||
+         ((t.base_type() == reflection::Vector || t.base_type() == reflection::Array) &&
+          t.element() == reflection::Obj);
+}
+
+// The object or enum a type refers to ("" for none): types are compared by
+// these names, as indices differ between any two schemas.
+std::string referenced_name(const reflection::Schema &s, const reflection::Type &t) {
+  if (t.index() < 0) return "";
+  return refers_to_object(t) ? object_at(s, t.index()).name()->str() : enum_at(s, t.index()).name()->str();
+}
+
+std::string element_name(const reflection::Schema &s, reflection::BaseType base, int32_t index,
+                         bool with_underlying) {
+  if (index < 0) return scalar_name(base);
+  if (base == reflection::Obj) return object_at(s, index).name()->str();
+  const std::string name = enum_at(s, index).name()->str();
+  return with_underlying && is_scalar(base) ? name + " (" + scalar_name(base) + ")" : name;
+}
+
+std::string type_name(const reflection::Schema &s, const reflection::Type &t, bool with_underlying) {
+  switch (t.base_type()) {
+    case reflection::Vector:
+      return "[" + element_name(s, t.element(), t.index(), with_underlying) + "]";
+    case reflection::Array:
+      return "[" + element_name(s, t.element(), t.index(), with_underlying) + ":" +
+             std::to_string(t.fixed_length()) + "]";
+    default:
+      return element_name(s, t.base_type(), t.index(), with_underlying);
+  }
+}
+
+std::string format_real(double value) {
+  char text[32];
+  const auto result = std::to_chars(text, text + sizeof text, value);
+  return std::string(text, result.ptr);
+}
+
+std::string default_text(const reflection::Field &f) {
+  if (f.optional()) return "null";
+  if (is_float(f.type()->base_type())) return format_real(f.default_real());
+  return std::to_string(f.default_integer());
+}
+
+bool same_default(const reflection::Field &a, const reflection::Field &b) {
+  if (a.optional() || b.optional()) return a.optional() == b.optional();
+  if (!is_float(a.type()->base_type())) return a.default_integer() == b.default_integer();
+  const double x = a.default_real(), y = b.default_real();
+  return x == y || (std::isnan(x) && std::isnan(y));
+}
+
+// Reflection sorts fields by name; reports read better in declaration order.
+std::vector<const reflection::Field *> by_id(const reflection::Object &o) {
+  std::vector<const reflection::Field *> fields(o.fields()->begin(), o.fields()->end());
+  std::sort(fields.begin(), fields.end(),
+            [](const reflection::Field *a, const reflection::Field *b) { return a->id() < b->id(); });
+  return fields;
+}
+
+const reflection::Field *field_with_id(const reflection::Object &o, uint16_t id) {
+  for (const reflection::Field *f : *o.fields())
+    if (f->id() == id) return f;
+  return nullptr;
+}
+
+const reflection::EnumVal *value_named(const reflection::Enum &e, const flatbuffers::String &name) {
+  for (const reflection::EnumVal *v : *e.values())
+    if (v->name()->str() == name.str()) return v;
+  return nullptr;
+}
+
+class Gate {
+ public:
+  Gate(const reflection::Schema &stored, const reflection::Schema &next) : s_(stored), n_(next) {}
+
+  std::vector<Incompatibility> run() {
+    const std::string stored_root = s_.root_table()->name()->str();
+    const std::string next_root = n_.root_table()->name()->str();
+    if (stored_root != next_root)
+      report("root_type", "changed from " + stored_root + " to " + next_root);
+    const std::string stored_id = s_.file_ident() ? s_.file_ident()->str() : "";
+    const std::string next_id = n_.file_ident() ? n_.file_ident()->str() : "";
+    if (stored_id != next_id)
+      report("file_identifier", "changed from " + quoted(stored_id) + " to " + quoted(next_id));
+    objects_.push_back(s_.root_table());
+    seen_objects_.insert(stored_root);
+    // Objects and enums are queued as the stored schema's fields reach them,
+    // so exactly what stored state can hold is compared.
+    while (!objects_.empty() || !enums_.empty()) {
+      if (!objects_.empty()) {
+        const reflection::Object *o = objects_.front();
+        objects_.pop_front();
+        compare_object(*o);
+      } else {
+        const reflection::Enum *e = enums_.front();
+        enums_.pop_front();
+        compare_enum(*e);
+      }
+    }
+    return std::move(out_);
+  }
+
+ private:
+  static std::string quoted(const std::string &id) { return id.empty() ? "(none)" : "\"" + id + "\""; }
+
+  void report(std::string where, std::string what) {
+    out_.push_back({std::move(where), std::move(what)});
+  }
+
+  void reach(const reflection::Type &t) {
+    if (t.index() < 0) return;
+    const std::string name = referenced_name(s_, t);
+    if (refers_to_object(t)) {
+      if (seen_objects_.insert(name).second) objects_.push_back(&object_at(s_, t.index()));
+    } else if (seen_enums_.insert(name).second) {
+      enums_.push_back(&enum_at(s_, t.index()));
+    }
+  }
+
+  // Whether the type changed; reports it if so.
+  bool type_changed(const std::string &where, const reflection::Type &a, const reflection::Type &b) {
+    if (a.base_type() == b.base_type() && a.element() == b.element() &&
+        a.fixed_length() == b.fixed_length() && referenced_name(s_, a) == referenced_name(n_, b))
+      return false;
+    std::string from = type_name(s_, a, false), to = type_name(n_, b, false);
+    if (from == to) from = type_name(s_, a, true), to = type_name(n_, b, true);
+    report(where, "type changed from " + from + " to " + to);
+    return true;
+  }
+
+  void compare_object(const reflection::Object &stored) {
+    const reflection::Object *next = n_.objects()->LookupByKey(stored.name()->c_str());
+    // Gone or renamed: whatever referred to it has already been reported.
+    if (!next) return;
+    if (stored.is_struct() != next->is_struct()) {
+      report(stored.name()->str(),
+             stored.is_struct() ? "changed from struct to table" : "changed from table to struct");
+      return;
+    }
+    if (stored.is_struct())
+      compare_struct(stored, *next);
+    else
+      compare_table(stored, *next);
+  }
+
+  void compare_table(const reflection::Object &stored, const reflection::Object &next) {
+    const std::string table = stored.name()->str() + ".";
+    for (const reflection::Field *sf : by_id(stored)) {
+      const std::string where = table + sf->name()->str();
+      if (const reflection::Field *same_name = next.fields()->LookupByKey(sf->name()->c_str());
+          same_name && same_name->id() != sf->id())
+        report(where, "id changed from " + std::to_string(sf->id()) + " to " + std::to_string(same_name->id()));
+      const reflection::Field *nf = field_with_id(next, sf->id());
+      if (!nf) {
+        report(where, sf->deprecated() ? "deprecated field removed (keep it, so its id is not reused)"
+                                       : "field removed (mark it deprecated instead)");
+        continue;
+      }
+      reach(*sf->type());
+      if (type_changed(where, *sf->type(), *nf->type())) continue;
+      // Nothing reads a deprecated field, so its default and presence no
+      // longer matter.
+      if (sf->deprecated() || nf->deprecated()) continue;
+      if (is_scalar(sf->type()->base_type()) && !same_default(*sf, *nf))
+        report(where, "default changed from " + default_text(*sf) + " to " + default_text(*nf));
+      if (sf->required() != nf->required())
+        report(where, nf->required()
+                          ? "made required (state written before may lack it)"
+                          : "no longer required (state it writes fails the previous version's verifier)");
+    }
+    for (const reflection::Field *nf : by_id(next))
+      if (!field_with_id(stored, nf->id()) && nf->required() && !nf->deprecated())
+        report(next.name()->str() + "." + nf->name()->str(),
+               "new field is required (state written before lacks it)");
+  }
+
+  void compare_struct(const reflection::Object &stored, const reflection::Object &next) {
+    const std::string name = stored.name()->str();
+    if (stored.bytesize() != next.bytesize())
+      report(name, "struct size changed from " + std::to_string(stored.bytesize()) + " to " +
+                       std::to_string(next.bytesize()));
+    if (stored.minalign() != next.minalign())
+      report(name, "struct alignment changed from " + std::to_string(stored.minalign()) + " to " +
+                       std::to_string(next.minalign()));
+    for (const reflection::Field *sf : by_id(stored)) {
+      const std::string where = name + "." + sf->name()->str();
+      const reflection::Field *nf = field_with_id(next, sf->id());
+      if (!nf) {
+        report(where, "field removed from struct");
+        continue;
+      }
+      reach(*sf->type());
+      if (type_changed(where, *sf->type(), *nf->type())) continue;
+      if (sf->offset() != nf->offset())
+        report(where, "offset changed from " + std::to_string(sf->offset()) + " to " +
+                          std::to_string(nf->offset()));
+    }
+    for (const reflection::Field *nf : by_id(next))
+      if (!field_with_id(stored, nf->id()))
+        report(next.name()->str() + "." + nf->name()->str(), "field added to struct (a struct cannot grow)");
+  }
+
+  void compare_enum(const reflection::Enum &stored) {
+    const reflection::Enum *next = n_.enums()->LookupByKey(stored.name()->c_str());
+    if (!next) return;
+    if (stored.is_union()) {
+      compare_union(stored, *next);
+      return;
+    }
+    const std::string name = stored.name()->str();
+    const reflection::BaseType from = stored.underlying_type()->base_type();
+    const reflection::BaseType to = next->underlying_type()->base_type();
+    if (from != to)
+      report(name, "underlying type changed from " + scalar_name(from) + " to " + scalar_name(to));
+    for (const reflection::EnumVal *sv : *stored.values()) {
+      const std::string where = name + "." + sv->name()->str();
+      if (const reflection::EnumVal *nv = value_named(*next, *sv->name())) {
+        if (nv->value() != sv->value())
+          report(where, "value changed from " + std::to_string(sv->value()) + " to " +
+                            std::to_string(nv->value()));
+      } else if (!next->values()->LookupByKey(sv->value())) {
+        // A value kept under another name is a rename; a value gone is not.
+        report(where, "value removed (state may hold it)");
+      }
+    }
+  }
+
+  // A union member is stored as its value: each value must keep its type.
+  void compare_union(const reflection::Enum &stored, const reflection::Enum &next) {
+    const std::string name = stored.name()->str();
+    for (const reflection::EnumVal *sv : *stored.values()) {
+      const std::string where = name + "." + sv->name()->str();
+      const reflection::EnumVal *nv = next.values()->LookupByKey(sv->value());
+      if (!nv) {
+        report(where, "union member removed");
+        continue;
+      }
+      const reflection::Type &a = *sv->union_type(), &b = *nv->union_type();
+      reach(a);
+      if (a.base_type() != b.base_type() || referenced_name(s_, a) != referenced_name(n_, b))
+        report(where, "member changed from " + type_name(s_, a, false) + " to " + type_name(n_, b, false));
+    }
+  }
+
+  const reflection::Schema &s_;
+  const reflection::Schema &n_;
+  std::vector<Incompatibility> out_;
+  std::deque<const reflection::Object *> objects_;
+  std::deque<const reflection::Enum *> enums_;
+  std::set<std::string> seen_objects_, seen_enums_;
+};
+
+}  // namespace
+
+std::vector<Incompatibility> check_compatible(const BinarySchema &stored, const BinarySchema &next) {
+  return Gate(stored.reflection(), next.reflection()).run();
+}
+
+}  // namespace livebot::schema

@@ -1,0 +1,118 @@
+#include "schema/schema.hpp"
+
+#include <flatbuffers/idl.h>
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "common/error.hpp"
+#include "common/hash.hpp"
+
+namespace livebot::schema {
+
+namespace {
+
+const uint8_t *data_of(std::string_view bytes) {
+  return reinterpret_cast<const uint8_t *>(bytes.data());
+}
+
+// Reflection sorts fields by name; the wire format knows them by id.
+std::vector<const reflection::Field *> by_id(const reflection::Object &object) {
+  std::vector<const reflection::Field *> fields(object.fields()->begin(), object.fields()->end());
+  std::sort(fields.begin(), fields.end(),
+            [](const reflection::Field *a, const reflection::Field *b) { return a->id() < b->id(); });
+  return fields;
+}
+
+const reflection::Field *field_with_id(const reflection::Object &object, uint16_t id) {
+  for (const reflection::Field *field : *object.fields())
+    if (field->id() == id) return field;
+  return nullptr;
+}
+
+// The table a field holds, directly or as vector elements; null otherwise.
+const reflection::Object *table_of(const reflection::Schema &schema, const reflection::Field &field) {
+  const reflection::Type &type = *field.type();
+  const bool holds_object =
+      type.base_type() == reflection::Obj ||
+      (type.base_type() == reflection::Vector && type.element() == reflection::Obj);
+  if (!holds_object) return nullptr;
+  const reflection::Object *object = schema.objects()->Get(static_cast<flatbuffers::uoffset_t>(type.index()));
+  return object->is_struct() ? nullptr : object;
+}
+
+using TablePair = std::pair<const reflection::Object *, const reflection::Object *>;
+
+void collect_new_fields(const reflection::Schema &before_schema, const reflection::Object &before,
+                        const reflection::Schema &now_schema, const reflection::Object &now,
+                        const std::string &prefix, std::set<TablePair> &on_path,
+                        std::vector<std::string> &out) {
+  // A table that holds itself would otherwise be walked forever.
+  if (!on_path.insert({&before, &now}).second) return;
+  for (const reflection::Field *field : by_id(now)) {
+    if (field->deprecated()) continue;
+    // A union's hidden _type field is listed through the union field itself.
+    if (field->type()->base_type() == reflection::UType) continue;
+    const std::string path = prefix + field->name()->str();
+    const reflection::Field *old = field_with_id(before, field->id());
+    if (!old) {
+      out.push_back(path);
+      continue;
+    }
+    const reflection::Object *old_table = table_of(before_schema, *old);
+    const reflection::Object *new_table = table_of(now_schema, *field);
+    if (old_table && new_table)
+      collect_new_fields(before_schema, *old_table, now_schema, *new_table, path + ".", on_path, out);
+  }
+  on_path.erase({&before, &now});
+}
+
+}  // namespace
+
+BinarySchema BinarySchema::parse(std::string bfbs, const std::string &where) {
+  flatbuffers::Verifier verifier(data_of(bfbs), bfbs.size());
+  if (!reflection::VerifySchemaBuffer(verifier))
+    throw Error(where, "not a binary schema (.bfbs): the reflection verifier rejects it");
+  if (!reflection::GetSchema(bfbs.data())->root_table())
+    throw Error(where, "binary schema has no root table (root_type missing from the .fbs)");
+  BinarySchema schema;
+  schema.hash_ = content_hash(bfbs);
+  schema.bytes_ = std::make_shared<const std::string>(std::move(bfbs));
+  return schema;
+}
+
+const reflection::Schema &BinarySchema::reflection() const {
+  return *reflection::GetSchema(bytes_->data());
+}
+
+std::string BinarySchema::root_type() const {
+  return reflection().root_table()->name()->str();
+}
+
+bool BinarySchema::verify(std::string_view buffer) const {
+  return flatbuffers::Verify(reflection(), *reflection().root_table(), data_of(buffer), buffer.size());
+}
+
+std::string BinarySchema::to_json(std::string_view buffer) const {
+  if (!verify(buffer)) throw Error(root_type(), "buffer does not verify against its schema");
+  flatbuffers::IDLOptions options;
+  options.strict_json = true;
+  flatbuffers::Parser parser(options);
+  if (!parser.Deserialize(data_of(*bytes_), bytes_->size()))
+    throw Error(root_type(), "cannot load the binary schema for rendering: " + parser.error_);
+  std::string json;
+  if (!flatbuffers::GenerateText(parser, buffer.data(), &json))
+    throw Error(root_type(), "cannot render the buffer as JSON (a string is not valid UTF-8?)");
+  return json;
+}
+
+std::vector<std::string> new_fields(const BinarySchema &before, const BinarySchema &now) {
+  std::vector<std::string> out;
+  std::set<TablePair> on_path;
+  collect_new_fields(before.reflection(), *before.reflection().root_table(), now.reflection(),
+                     *now.reflection().root_table(), "", on_path, out);
+  return out;
+}
+
+}  // namespace livebot::schema
