@@ -18,6 +18,7 @@ class Progress {
  private:
   std::string label_;
   int64_t total_;
+  int64_t done_ = 0;  // last update(), so finish() shows where work stopped
   bool enabled_;
   bool finished_ = false;
   std::chrono::steady_clock::time_point start_, last_;
