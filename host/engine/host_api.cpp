@@ -32,12 +32,13 @@ int32_t api_save_variable(livebot_exec *x, const char *name, size_t name_len, in
   if (!valid_name(name, name_len) || (len > 0 && !data)) return LIVEBOT_BAD_INPUT;
   if (kind < LIVEBOT_VALUE_BYTES || kind > LIVEBOT_VALUE_FLATBUFFER) return LIVEBOT_BAD_INPUT;
   if (len > kMaxVariableBytes) return LIVEBOT_REFUSED;
+  std::string key(name, name_len);
   store::VariableRecord v;
-  v.name.assign(name, name_len);
+  v.name = key;
   v.kind = kind;
   v.value.assign(reinterpret_cast<const char *>(data), len);
   v.required = required != 0;
-  x->executor->write_variable(*x, std::move(v.name), std::move(v));
+  x->executor->write_variable(*x, std::move(key), std::move(v));
   return LIVEBOT_OK;
 }
 

@@ -27,6 +27,8 @@ std::string num(uint64_t v) { return std::to_string(v); }
 }  // namespace
 
 void check_elf(std::string_view bytes, const std::string &where) {
+  if (bytes.size() >= SELFMAG && std::memcmp(bytes.data(), ELFMAG, SELFMAG) != 0)
+    throw Error(where, "not an ELF file");
   if (bytes.size() < sizeof(Elf64_Ehdr))
     throw Error(where, "not a complete ELF file (" + num(bytes.size()) + " bytes, header needs " +
                            num(sizeof(Elf64_Ehdr)) + ")");

@@ -169,10 +169,6 @@ PlaybackSummary run_playback(const PlaybackOptions &opts) {
         in.kind = engine::Input::Kind::Mode;
         in.mode = r.mode;
         break;
-      case Trigger::Schedule:
-        ++sum.skipped["schedule rows (schedules fire from the manifest)"];
-        i = next;
-        continue;
     }
     ex.execute(in);
     i = next;

@@ -16,7 +16,9 @@
 
 namespace livebot::playback {
 
-enum class Trigger : int { Schedule = 1, Mode = 2, Alert = 4, Measurement = 8 };
+// The triggers a recording's rows carry (schedules and timers fire from the
+// bot itself, not from rows).
+enum class Trigger : int { Mode = 2, Alert = 4, Measurement = 8 };
 
 struct Param {
   std::string_view name;  // interned in Recording::names

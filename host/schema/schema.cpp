@@ -98,6 +98,8 @@ std::string BinarySchema::to_json(std::string_view buffer) const {
   if (!verify(buffer)) throw Error(root_type(), "buffer does not verify against its schema");
   flatbuffers::IDLOptions options;
   options.strict_json = true;
+  // Show every field: a reader of stored state wants the zeros too.
+  options.output_default_scalars_in_json = true;
   flatbuffers::Parser parser(options);
   if (!parser.Deserialize(data_of(*bytes_), bytes_->size()))
     throw Error(root_type(), "cannot load the binary schema for rendering: " + parser.error_);

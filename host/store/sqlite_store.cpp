@@ -453,6 +453,15 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  std::vector<VariableRecord> load_variables(const std::string &location) override {
+    Query q = query(st_.load_variables, "load_variables");
+    q.text(location);
+    std::vector<VariableRecord> out;
+    while (q.row())
+      out.push_back({q.text_at(0), static_cast<int32_t>(q.integer_at(1)), q.blob_at(2), q.integer_at(3) != 0});
+    return out;
+  }
+
   std::optional<VariableRecord> load_variable(const std::string &location,
                                               const std::string &name) override {
     Query q = query(st_.load_variable, "load_variable");
@@ -612,6 +621,8 @@ class SqliteStore final : public Store {
     st_.load_required_variables =
         p("SELECT name, kind, value FROM variables WHERE location = ? AND required = 1 "
           "ORDER BY name");
+    st_.load_variables =
+        p("SELECT name, kind, value, required FROM variables WHERE location = ? ORDER BY name");
     st_.load_variable =
         p("SELECT kind, value, required FROM variables WHERE location = ? AND name = ?");
     st_.put_variable = p(
@@ -653,7 +664,7 @@ class SqliteStore final : public Store {
     Stmt load_instances, load_instance, put_instance, put_instance_new_id, delete_instance;
     Stmt allocate_instance_id;
     Stmt load_devices, put_device, delete_device;
-    Stmt load_required_variables, load_variable, put_variable, delete_variable;
+    Stmt load_required_variables, load_variables, load_variable, put_variable, delete_variable;
     Stmt put_schema, load_schema;
     Stmt load_cursor, put_cursor;
     Stmt add_error, list_errors, list_errors_of_bot;

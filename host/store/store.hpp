@@ -104,6 +104,7 @@ class Store {
 
   // Variables (the protected space, apart from instance state).
   virtual std::vector<VariableRecord> load_required_variables(const std::string &location) = 0;
+  virtual std::vector<VariableRecord> load_variables(const std::string &location) = 0;
   virtual std::optional<VariableRecord> load_variable(const std::string &location,
                                                       const std::string &name) = 0;
   virtual void put_variable(const std::string &location, const VariableRecord &var) = 0;

@@ -12,7 +12,7 @@ int32_t no_call(void *, int32_t, const uint8_t *, size_t) { return LIVEBOT_ERROR
 int32_t no_close(void *, int32_t) { return LIVEBOT_ERROR; }
 const uint8_t garbage[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 
-livebot_plugin make() {
+[[maybe_unused]] livebot_plugin make() {
   livebot_plugin t = {LIVEBOT_ABI_VERSION, sizeof(livebot_plugin), "bad", "0.0.1", "0.1.0", "probe.ProbeState",
                       probe::ProbeStateBinarySchema::data(), probe::ProbeStateBinarySchema::size(),
                       no_open, no_call, no_close};
@@ -34,10 +34,10 @@ livebot_plugin make() {
 extern "C" LIVEBOT_EXPORT int not_livebot_entry(void) { return 1; }
 #else
 extern "C" LIVEBOT_EXPORT const livebot_plugin *livebot_entry(uint32_t) {
-  static const livebot_plugin table = make();
 #if BAD_VARIANT == 2
   return nullptr;
 #else
+  static const livebot_plugin table = make();
   return &table;
 #endif
 }

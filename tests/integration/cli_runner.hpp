@@ -1,0 +1,65 @@
+// Runs the real `livebot` binary as a child process, for tests that need a
+// real process: exit codes, output, and SIGKILL at arbitrary moments.
+#pragma once
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/temp_dir.hpp"
+
+namespace livebot::test {
+
+struct CliResult {
+  int exit_code = -1;  // -signal when killed
+  std::string out, err;
+};
+
+class Cli {
+ public:
+  explicit Cli(std::string binary) : binary_(std::move(binary)) {}
+
+  // Starts the binary with stdout/stderr going to files in `scratch`.
+  pid_t start(const std::vector<std::string> &args, const std::string &scratch) const {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      const int out = ::open((scratch + "/out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      const int err = ::open((scratch + "/err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(out, 1);
+      ::dup2(err, 2);
+      std::vector<char *> argv;
+      argv.push_back(const_cast<char *>(binary_.c_str()));
+      for (const auto &a : args) argv.push_back(const_cast<char *>(a.c_str()));
+      argv.push_back(nullptr);
+      ::execv(binary_.c_str(), argv.data());
+      ::_exit(127);
+    }
+    return pid;
+  }
+
+  static CliResult wait(pid_t pid, const std::string &scratch) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    CliResult r;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+    r.out = read_file(scratch + "/out");
+    r.err = read_file(scratch + "/err");
+    return r;
+  }
+
+  CliResult run(const std::vector<std::string> &args) const {
+    TempDir scratch;
+    return wait(start(args, scratch.path()), scratch.path());
+  }
+
+ private:
+  std::string binary_;
+};
+
+}  // namespace livebot::test
