@@ -43,6 +43,13 @@ struct Row {
 };
 
 struct Recording {
+  // Rows point into `names`: moving keeps them valid, copying would not.
+  Recording() = default;
+  Recording(Recording &&) = default;
+  Recording &operator=(Recording &&) = default;
+  Recording(const Recording &) = delete;
+  Recording &operator=(const Recording &) = delete;
+
   std::string path;
   std::string content_hash;  // of the JSON text: identifies it for --resume
   std::string location_id;   // location_info.id
