@@ -1,5 +1,7 @@
 #include "engine/host_api.hpp"
 
+#include <flatbuffers/flatbuffers.h>
+#include <livebot/livebot_event_generated.h>
 #include <spdlog/spdlog.h>
 
 namespace livebot::engine {
@@ -70,6 +72,26 @@ int32_t api_notify(livebot_exec *x, const char *subject, size_t subject_len, con
   return LIVEBOT_OK;
 }
 
+int32_t api_device_history(livebot_exec *x, const char *device_id, size_t device_id_len, const char *param,
+                           size_t param_len, const uint8_t **data, size_t *len) {
+  if (!valid_name(device_id, device_id_len) || !valid_name(param, param_len) || !data || !len)
+    return LIVEBOT_BAD_INPUT;
+  const auto it = x->location->devices.find(std::string_view(device_id, device_id_len));
+  if (it == x->location->devices.end()) return LIVEBOT_NOT_FOUND;
+  const std::string_view name(param, param_len);
+  flatbuffers::FlatBufferBuilder fbb(256);
+  std::vector<flatbuffers::Offset<event::Sample>> samples;
+  for (const auto &s : it->second.history)
+    if (s.name == name) samples.push_back(event::CreateSampleDirect(fbb, s.timestamp_ms, s.value.c_str()));
+  fbb.Finish(event::CreateHistory(fbb, fbb.CreateString(it->second.id), fbb.CreateString(name.data(), name.size()),
+                                  fbb.CreateVector(samples)));
+  const std::string &held =
+      x->loaded.emplace_back(reinterpret_cast<const char *>(fbb.GetBufferPointer()), fbb.GetSize());
+  *data = reinterpret_cast<const uint8_t *>(held.data());
+  *len = held.size();
+  return LIVEBOT_OK;
+}
+
 const livebot_host_api kHostApi = {
     LIVEBOT_ABI_VERSION,
     sizeof(livebot_host_api),
@@ -81,6 +103,7 @@ const livebot_host_api kHostApi = {
     api_load_variable,
     api_delete_variable,
     api_notify,
+    api_device_history,
 };
 
 }  // namespace

@@ -182,6 +182,21 @@ TEST_CASE("new_version runs once per bot version, not for a location's first exe
   CHECK(h.st->load_location("home")->bot_version == "1.1.0");
 }
 
+TEST_CASE("a device keeps about an hour of history, readable by its microservices", "[engine]") {
+  TempDir dir;
+  Host h(probe_bot(dir), dir / "store.db");
+  const int64_t hour = 3600 * 1000;
+  h.run(measurement(1000, {motion("m1", {{"motionStatus", "1"}}, {"motionStatus"})}));
+  h.run(measurement(2000, {motion("m1", {{"motionStatus", "0"}}, {"motionStatus"})}));
+  h.run(measurement(3000, {motion("m1", {{"motionStatus", "1"}, {"history", "motionStatus"}}, {"motionStatus", "history"})}));
+  CHECK(heard(h.state("home", "probe_a")).back() == "history:3:1");
+  // Two hours on, the old samples are gone (and so they are after a restart).
+  h.run(measurement(2 * hour, {motion("m1", {{"motionStatus", "0"}}, {"motionStatus"})}));
+  Host again(probe_bot(dir), dir / "store.db");
+  again.run(measurement(2 * hour + 1000, {motion("m1", {{"history", "motionStatus"}}, {"history"})}));
+  CHECK(heard(again.state("home", "probe_a")).back() == "history:1:0");
+}
+
 TEST_CASE("notifications are recorded as outputs of the execution", "[engine]") {
   TempDir dir;
   Host h(probe_bot(dir), dir / "store.db");

@@ -35,6 +35,10 @@ class Probe : public livebot::Microservice<probe::ProbeStateT> {
     if (const auto v = d.param("save"); v && d.is_updated("save")) host().save_variable(PROBE_NAME, *v);
     if (const auto t = d.param("throw_in"); t && *t == PROBE_NAME && d.is_updated("throw_in"))
       throw std::runtime_error("asked to throw by " + std::string(d.id()));
+    if (const auto p = d.param("history"); p && d.is_updated("history")) {
+      const auto samples = host().device_history(d.id(), *p);
+      hear("history:" + std::to_string(samples.size()) + ":" + (samples.empty() ? "" : samples.back().second));
+    }
     if (const auto n = d.param("notify"); n && d.is_updated("notify")) host().notify(*n, "from " PROBE_NAME);
   }
 

@@ -132,6 +132,14 @@ typedef struct livebot_host_api {
    * output directory in playback, to the log in a live host. */
   int32_t (*notify)(livebot_exec *exec, const char *subject, size_t subject_len,
                     const char *body, size_t body_len);
+
+  /* About an hour of one parameter's values for one of the location's
+   * devices, oldest first, as a finished livebot.event.History FlatBuffer.
+   * LIVEBOT_NOT_FOUND if the location has no such device. */
+  int32_t (*device_history)(livebot_exec *exec, const char *device_id,
+                            size_t device_id_len, const char *param,
+                            size_t param_len, const uint8_t **data,
+                            size_t *len);
 } livebot_host_api;
 
 /* What a plugin exports. All pointers refer to static data in the plugin. */

@@ -190,6 +190,24 @@ class Host {
     check(api_->notify(exec_, subject.data(), subject.size(), body.data(), body.size()), "notify", subject);
   }
 
+  // About an hour of one parameter of one of the location's devices, oldest
+  // first; empty if the device is unknown.
+  std::vector<std::pair<int64_t, std::string>> device_history(std::string_view device_id,
+                                                              std::string_view param) const {
+    const uint8_t *data = nullptr;
+    size_t len = 0;
+    std::vector<std::pair<int64_t, std::string>> out;
+    const int32_t rc =
+        api_->device_history(exec_, device_id.data(), device_id.size(), param.data(), param.size(), &data, &len);
+    if (rc == LIVEBOT_NOT_FOUND) return out;
+    check(rc, "device_history", device_id);
+    flatbuffers::Verifier v(data, len);
+    if (!v.VerifyBuffer<event::History>(nullptr)) throw std::runtime_error("device_history: reply does not verify");
+    if (const auto *samples = flatbuffers::GetRoot<event::History>(data)->samples())
+      for (const auto *smp : *samples) out.emplace_back(smp->timestamp_ms(), std::string(detail::view(smp->value())));
+    return out;
+  }
+
   const livebot_host_api *api() const { return api_; }
   livebot_exec *exec() const { return exec_; }
 
