@@ -1,5 +1,7 @@
 #include "schema/gate.hpp"
 
+#include "schema/reflection_util.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -9,6 +11,9 @@
 namespace livebot::schema {
 
 namespace {
+
+using detail::by_id;
+using detail::field_with_id;
 
 using flatbuffers::uoffset_t;
 
@@ -93,20 +98,6 @@ bool same_default(const reflection::Field &a, const reflection::Field &b) {
   if (!is_float(a.type()->base_type())) return a.default_integer() == b.default_integer();
   const double x = a.default_real(), y = b.default_real();
   return x == y || (std::isnan(x) && std::isnan(y));
-}
-
-// Reflection sorts fields by name; reports read better in declaration order.
-std::vector<const reflection::Field *> by_id(const reflection::Object &o) {
-  std::vector<const reflection::Field *> fields(o.fields()->begin(), o.fields()->end());
-  std::sort(fields.begin(), fields.end(),
-            [](const reflection::Field *a, const reflection::Field *b) { return a->id() < b->id(); });
-  return fields;
-}
-
-const reflection::Field *field_with_id(const reflection::Object &o, uint16_t id) {
-  for (const reflection::Field *f : *o.fields())
-    if (f->id() == id) return f;
-  return nullptr;
 }
 
 const reflection::EnumVal *value_named(const reflection::Enum &e, const flatbuffers::String &name) {

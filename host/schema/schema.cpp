@@ -8,27 +8,17 @@
 
 #include "common/error.hpp"
 #include "common/hash.hpp"
+#include "schema/reflection_util.hpp"
 
 namespace livebot::schema {
 
 namespace {
 
+using detail::by_id;
+using detail::field_with_id;
+
 const uint8_t *data_of(std::string_view bytes) {
   return reinterpret_cast<const uint8_t *>(bytes.data());
-}
-
-// Reflection sorts fields by name; the wire format knows them by id.
-std::vector<const reflection::Field *> by_id(const reflection::Object &object) {
-  std::vector<const reflection::Field *> fields(object.fields()->begin(), object.fields()->end());
-  std::sort(fields.begin(), fields.end(),
-            [](const reflection::Field *a, const reflection::Field *b) { return a->id() < b->id(); });
-  return fields;
-}
-
-const reflection::Field *field_with_id(const reflection::Object &object, uint16_t id) {
-  for (const reflection::Field *field : *object.fields())
-    if (field->id() == id) return field;
-  return nullptr;
 }
 
 // The table a field holds, directly or as vector elements; null otherwise.
