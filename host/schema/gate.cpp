@@ -1,12 +1,12 @@
 #include "schema/gate.hpp"
 
-#include "schema/reflection_util.hpp"
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <deque>
 #include <set>
+
+#include "schema/reflection_util.hpp"
 
 namespace livebot::schema {
 
