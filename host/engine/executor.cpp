@@ -10,6 +10,7 @@
 
 #include "common/error.hpp"
 #include "engine/host_api.hpp"
+#include "schema/gate.hpp"
 
 namespace livebot::engine {
 
@@ -66,6 +67,20 @@ Executor::~Executor() = default;
 void Executor::register_schemas() {
   for (const auto &m : bot_.microservices()) {
     const auto &s = m.plugin->schema();
+    for (const auto &hash : store_.state_schemas(m.spec.name)) {
+      if (hash == s.hash()) continue;
+      const auto bytes = store_.load_schema(hash);
+      if (!bytes) throw Error(m.plugin->file(), "stored state of '" + m.spec.name + "' was written by schema " + hash +
+                                                    ", which the store does not hold");
+      const auto stored = schema::BinarySchema::parse(*bytes, "stored schema " + hash);
+      const auto problems = schema::check_compatible(stored, s);
+      if (!problems.empty())
+        throw Error(m.plugin->file(), "schema cannot read the stored state of '" + m.spec.name + "': " +
+                                          problems.front().line() +
+                                          (problems.size() > 1 ? " (and " + std::to_string(problems.size() - 1) +
+                                                                     " more)"
+                                                               : ""));
+    }
     store_.put_schema(s.hash(), s.bytes());
     schemas_.emplace(s.hash(), s);
   }

@@ -71,8 +71,10 @@ class Executor {
   Executor(store::Store &store, Bot &bot, std::string default_timezone);
   ~Executor();
 
-  // Registers the bot's schemas in the store; call inside a transaction
-  // before the first execution.
+  // Checks every microservice's schema against every schema that wrote its
+  // stored state (the schema gate), then registers the bot's schemas in the
+  // store. Throws livebot::Error naming the plugin and the first refused
+  // change; call inside a transaction before the first execution.
   void register_schemas();
 
   void execute(const Input &in);

@@ -88,7 +88,13 @@ Manifest load_manifest(const std::string &dir_arg) {
   m.version = need_string(doc, "version", where, "");
   if (doc.contains("triggers")) {
     if (!doc["triggers"].is_number_unsigned()) throw Error(where, "'triggers' must be a bitmask (e.g. 10 = mode + measurement)");
-    m.triggers = doc["triggers"].get<uint32_t>();
+    const uint64_t t = doc["triggers"].get<uint64_t>();
+    constexpr uint64_t known = kTriggerSchedule | kTriggerMode | kTriggerAlert | kTriggerMeasurement |
+                               kTriggerTimer | kTriggerDataStream;
+    if (t == 0) throw Error(where, "'triggers' is 0: the bot would take no input at all");
+    if (t & ~known) throw Error(where, "'triggers' has unknown bits (" + std::to_string(t & ~known) +
+                                           "); known: 1 schedule, 2 mode, 4 alert, 8 measurement, 64 timer, 256 data stream");
+    m.triggers = static_cast<uint32_t>(t);
   }
   const auto ms = doc.find("microservices");
   if (ms == doc.end() || !ms->is_object()) throw Error(where, "'microservices' must be an object with 'location' and/or 'device' lists");

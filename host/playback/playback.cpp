@@ -110,6 +110,9 @@ PlaybackSummary run_playback(const PlaybackOptions &opts) {
   if (cursor && !opts.resume)
     throw Error(sum.store_path, "already holds a playback of this recording up to row " + std::to_string(*cursor) +
                                     ": pass --resume to go on from there, or use another --store");
+  if (!cursor && opts.resume && !st->location_ids().empty())
+    throw Error(sum.store_path, "holds no playback of this recording to resume (its memory is from other input); "
+                                "run without --resume, or use another --store");
   sum.start_row = cursor.value_or(0);
   const int64_t end = opts.stop_at_row >= 0 ? std::min<int64_t>(opts.stop_at_row, sum.rows_total) : sum.rows_total;
 
@@ -127,10 +130,19 @@ PlaybackSummary run_playback(const PlaybackOptions &opts) {
   st->begin();
   ex.register_schemas();
   int64_t in_batch = 0;
+  int64_t committed_row = sum.start_row;
   const auto commit = [&](int64_t next_row) {
+    // Another process playing into the same store would apply rows twice:
+    // the position must still be where this run last left it.
+    if (st->load_cursor(source).value_or(sum.start_row) != committed_row) {
+      st->rollback();
+      throw Error(sum.store_path, "another playback moved this store's position meanwhile; nothing of this run "
+                                  "after row " + std::to_string(committed_row) + " was committed");
+    }
     ex.flush();
     st->put_cursor(source, next_row);
     st->commit();
+    committed_row = next_row;
     ++sum.commits;
   };
 

@@ -367,6 +367,14 @@ class SqliteStore final : public Store {
     return ids;
   }
 
+  std::vector<std::string> state_schemas(const std::string &microservice) override {
+    Query q = query(st_.state_schemas, "state_schemas");
+    q.text(microservice);
+    std::vector<std::string> out;
+    while (q.row()) out.push_back(q.text_at(0));
+    return out;
+  }
+
   std::vector<InstanceRecord> load_instances(const std::string &location) override {
     Query q = query(st_.load_instances, "load_instances");
     q.text(location);
@@ -594,6 +602,7 @@ class SqliteStore final : public Store {
           "ON CONFLICT (id) DO UPDATE SET mode = excluded.mode, timezone = excluded.timezone, "
           "bot_version = excluded.bot_version");
     st_.location_ids = p("SELECT id FROM locations ORDER BY id");
+    st_.state_schemas = p("SELECT DISTINCT schema_hash FROM instances WHERE microservice = ? ORDER BY 1");
     st_.load_instances =
         p("SELECT microservice, device_id, instance_id, schema_hash, state FROM instances "
           "WHERE location = ? ORDER BY microservice, device_id");
@@ -661,7 +670,7 @@ class SqliteStore final : public Store {
   struct {
     Stmt begin, commit, rollback;
     Stmt load_location, put_location, location_ids;
-    Stmt load_instances, load_instance, put_instance, put_instance_new_id, delete_instance;
+    Stmt state_schemas, load_instances, load_instance, put_instance, put_instance_new_id, delete_instance;
     Stmt allocate_instance_id;
     Stmt load_devices, put_device, delete_device;
     Stmt load_required_variables, load_variables, load_variable, put_variable, delete_variable;

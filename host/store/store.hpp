@@ -94,6 +94,9 @@ class Store {
   virtual void put_instance(const std::string &location, const InstanceRecord &inst) = 0;
   virtual void delete_instance(const std::string &location, const std::string &microservice,
                                const std::string &device_id) = 0;
+  // Hashes of the schemas that wrote the stored state of a microservice, in
+  // any location: what a new version's schema must be able to read.
+  virtual std::vector<std::string> state_schemas(const std::string &microservice) = 0;
   // A fresh, never reused instance id.
   virtual int64_t allocate_instance_id() = 0;
 

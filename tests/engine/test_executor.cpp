@@ -215,6 +215,9 @@ TEST_CASE("a manifest naming a missing plugin is refused with the file and the e
                     Catch::Contains("bot.json: microservices.location[0]: plugin 'nope.so' not found"));
   write_file(dir / "bot.json", R"({"bot":"x","version":"1","microservices":{"location":[]},"extra":1})");
   CHECK_THROWS_WITH(engine::load_manifest(dir.path()), Catch::Contains("unknown key 'extra'"));
+  write_file(dir / "bot.json",
+             R"({"bot":"x","version":"1","triggers":0,"microservices":{"location":[]}})");
+  CHECK_THROWS_WITH(engine::load_manifest(dir.path()), Catch::Contains("'triggers' is 0"));
   write_file(dir / "bot.json", "{not json");
   CHECK_THROWS_WITH(engine::load_manifest(dir.path()), Catch::Contains("bot.json: not valid JSON"));
 }

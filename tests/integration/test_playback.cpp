@@ -265,6 +265,21 @@ TEST_CASE("bad input: one line naming the place, a non-zero exit, the store unto
   test::write_file(dir / "badbot/bot.json",
                    R"({"bot":"b","version":"1","microservices":{"location":[{"name":"x","plugin":"x.so"}]}})");
   refuse({"playback", sample, "--bot", dir / "badbot", "--store", store, "--resume"}, "x.so: not an ELF file");
+  // Resuming a recording the store never played, on top of other memory.
+  test::write_file(dir / "other.json",
+                   R"({"location_info":{"id":"x"},"data":[{"trigger":"2","timestamp_ms":"1","event":"HOME"}]})");
+  refuse({"playback", dir / "other.json", "--bot", bot_v1, "--store", store, "--resume"},
+         "holds no playback of this recording to resume");
+  // A plugin whose schema cannot read the stored state (the schema gate):
+  // v2's memory played back with v1, which lacks v2's fields.
+  const std::string v2_store = dir / "v2.db";
+  play({sample, "--bot", bot_v2, "--store", v2_store, "--out", dir / "out2", "--stop-at-row", "100"});
+  const std::string v2_before = test::read_file(v2_store);
+  const auto down = cli.run({"playback", sample, "--bot", bot_v1, "--store", v2_store, "--resume"});
+  CHECK(down.exit_code == 1);
+  CHECK_THAT(down.err, Catch::Contains("lesson2_memory_v1.so: schema cannot read the stored state of "
+                                       "'location_memory': lesson2.LocationMemory.measurement_count: field removed"));
+  CHECK(test::read_file(v2_store) == v2_before);
   // A store file that is not ours is refused and left as it was.
   test::write_file(dir / "notours.db", "just some text");
   const auto r = cli.run({"playback", sample, "--bot", bot_v1, "--store", dir / "notours.db"});
