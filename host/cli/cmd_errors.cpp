@@ -31,7 +31,7 @@ void add_errors(CLI::App &app, std::vector<Command> &out) {
   auto *sub = app.add_subcommand("errors", "List recorded callback failures, newest first");
   sub->add_option("--store,-s", o->store, "Store file")->capture_default_str()->check(CLI::ExistingFile);
   sub->add_option("--bot,-b", o->bot, "Only this bot's failures");
-  sub->add_option("--limit,-n", o->limit, "At most this many")->capture_default_str();
+  sub->add_option("--limit,-n", o->limit, "At most this many")->capture_default_str()->check(CLI::Range(size_t{1}, size_t{1'000'000}));
   sub->add_flag("--json", o->json, "Print as JSON");
   out.push_back({sub, [o]() {
                    auto st = store::open_sqlite_store(o->store, {.create = false, .read_only = true});

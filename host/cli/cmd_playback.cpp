@@ -1,6 +1,7 @@
 // livebot playback RECORDING --bot DIR: a recording through a bot in
 // virtual time.
 #include <iostream>
+#include <limits>
 
 #include "cli/commands.hpp"
 #include "playback/playback.hpp"
@@ -23,9 +24,9 @@ void add_playback(CLI::App &app, std::vector<Command> &out) {
       ->capture_default_str();
   sub->add_flag("--resume", opts->resume, "Go on from where the last commit in the store left this recording");
   sub->add_option("--stop-at-row", opts->stop_at_row, "Stop before this row (play part of a recording)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(int64_t{0}, std::numeric_limits<int64_t>::max()));
   sub->add_option("--commit-every", opts->commit_every, "Executions per committed transaction")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(int64_t{1}, int64_t{10'000'000}))
       ->capture_default_str();
   sub->add_flag("--json", *json, "Print the summary as JSON");
   sub->add_flag("--quiet,-q", *quiet, "No progress bar");

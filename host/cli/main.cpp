@@ -15,6 +15,9 @@ int main(int argc, char **argv) {
                "livebot"};
   app.set_version_flag("--version", std::string("livebot ") + LIVEBOT_VERSION);
   app.require_subcommand(1);
+  // Subcommands pass options they do not know up to here, so `--log-level`
+  // works before or after the subcommand.
+  app.fallthrough();
   std::string level = std::getenv("LIVEBOT_LOG") ? std::getenv("LIVEBOT_LOG") : "warn";
   app.add_option("--log-level", level, "Host log level: trace, debug, info, warn, error, off (env LIVEBOT_LOG)")
       ->capture_default_str();
@@ -26,9 +29,17 @@ int main(int argc, char **argv) {
 
   try {
     app.parse(argc, argv);
+  } catch (const CLI::Success &e) {  // --help, --version
+    return app.exit(e);
   } catch (const CLI::ParseError &e) {
-    const int rc = app.exit(e);
-    return rc == 0 ? kExitOk : kExitUsage;
+    // One line, like every other refusal, naming the subcommand at fault.
+    std::string where = "livebot";
+    for (const auto *sub = &app; !sub->get_subcommands().empty();) {
+      sub = sub->get_subcommands().front();
+      where += " " + sub->get_name();
+    }
+    std::cerr << where << ": " << e.what() << " (see " << where << " --help)\n";
+    return kExitUsage;
   }
   try {
     livebot::setup_logging(level);

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <vector>
 
 #include "common/error.hpp"
 
@@ -26,6 +27,24 @@ std::string need_string(const json &obj, const char *key, const std::string &whe
   if (it == obj.end() || !it->is_string() || it->get<std::string>().empty())
     throw Error(where, ctx + "'" + key + "' must be a non-empty string");
   return it->get<std::string>();
+}
+
+// nlohmann keeps the last of two equal keys; in a manifest that silently
+// drops a microservice list or a priority, so a repeated key is refused.
+json parse_refusing_duplicates(std::istream &in, const std::string &where) {
+  std::vector<std::set<std::string>> open;  // keys seen, per enclosing object
+  const json::parser_callback_t cb = [&](int, json::parse_event_t ev, json &parsed) {
+    if (ev == json::parse_event_t::object_start) open.emplace_back();
+    else if (ev == json::parse_event_t::object_end) open.pop_back();
+    else if (ev == json::parse_event_t::key && !open.back().insert(parsed.get<std::string>()).second)
+      throw Error(where, "key '" + parsed.get<std::string>() + "' appears twice in one object");
+    return true;
+  };
+  try {
+    return json::parse(in, cb);
+  } catch (const json::parse_error &e) {
+    throw Error(where, std::string("not valid JSON: ") + e.what());
+  }
 }
 
 bool valid_name(const std::string &n) {
@@ -70,14 +89,10 @@ Manifest load_manifest(const std::string &dir_arg) {
   const fs::path dir = fs::absolute(dir_arg).lexically_normal();
   const std::string where = (dir / "bot.json").string();
   if (!fs::is_directory(dir)) throw Error(dir_arg, "bot directory not found");
+  if (!fs::is_regular_file(where)) throw Error(where, "no bot manifest (a bot directory holds a bot.json file)");
   std::ifstream in(where);
   if (!in) throw Error(where, "cannot read the bot manifest");
-  json doc;
-  try {
-    doc = json::parse(in);
-  } catch (const json::parse_error &e) {
-    throw Error(where, std::string("not valid JSON: ") + e.what());
-  }
+  const json doc = parse_refusing_duplicates(in, where);
   if (!doc.is_object()) throw Error(where, "manifest must be a JSON object");
   only_keys(doc, {"bot", "version", "triggers", "microservices"}, where, "");
 

@@ -11,6 +11,7 @@
 
 #include "common/error.hpp"
 #include "common/hash.hpp"
+#include "common/log.hpp"
 #include "loader/elf_check.hpp"
 
 namespace livebot::loader {
@@ -57,6 +58,10 @@ std::unique_ptr<Plugin> Plugin::load(const std::string &file, Staging &staging) 
   std::unique_ptr<Plugin> p(new Plugin(file, staging));
   p->hash_ = content_hash(bytes);
   p->unique_ = gnu_unique_symbols(bytes);
+  if (!p->unique_.empty())
+    spdlog::warn("{}: has STB_GNU_UNIQUE symbol '{}' ({} in all): it will stay mapped after unload, so a "
+                 "reload cannot replace it; build with -fno-gnu-unique",
+                 file, p->unique_.front(), p->unique_.size());
   p->staged_ = staging.stage(stem_of(file), bytes, p->hash_);
 
   // From here a failure must leave nothing staged or mapped.

@@ -58,10 +58,6 @@ struct PluginLog {
   }
 };
 
-void remove_store_files(const std::string &path) {
-  for (const char *suffix : {"", "-wal", "-shm"}) fs::remove(path + suffix);
-}
-
 void write_notifications(store::Store &st, const std::string &path) {
   const std::string tmp = path + ".tmp";
   {
@@ -102,7 +98,7 @@ PlaybackSummary run_playback(const PlaybackOptions &opts) {
   sum.store_path = own_store ? (fs::path(opts.out_dir) / "playback.db").string() : opts.store_path;
   // The playback's own scratch store starts afresh unless resuming; a store
   // the user named is never cleared.
-  if (own_store && !opts.resume) remove_store_files(sum.store_path);
+  if (own_store && !opts.resume) store::remove_sqlite_store(sum.store_path);
   auto st = store::open_sqlite_store(sum.store_path);
 
   const std::string source = "playback:" + rec.content_hash;

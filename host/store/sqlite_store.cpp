@@ -1,14 +1,21 @@
 // The embedded store: one SQLite file, WAL mode, every statement prepared
 // once. A Store belongs to one thread at a time (it has one transaction), so
 // connections are opened NOMUTEX and spare a lock per call.
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <system_error>
+#include <utility>
 
 #include "common/error.hpp"
 #include "store/store.hpp"
@@ -260,6 +267,32 @@ Found identify(sqlite3 *db, const std::string &path) {
   return Found::empty;
 }
 
+// One writing process per store: two hosts, or two playbacks, applying
+// input to one store would interleave their commits. flock(2) on the
+// database file itself, so no lock file is left behind; it does not touch
+// the POSIX record locks SQLite takes on the same file. Readers take none.
+class WriterLock {
+ public:
+  explicit WriterLock(const std::string &path) : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
+    if (fd_ < 0) throw Error(path, std::string("open: ") + std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      ::close(fd_);
+      if (err == EWOULDBLOCK) throw Error(path, "in use: another livebot process is writing to this store");
+      throw Error(path, std::string("lock: ") + std::strerror(err));
+    }
+  }
+  ~WriterLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  WriterLock(WriterLock &&o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  WriterLock(const WriterLock &) = delete;
+  WriterLock &operator=(const WriterLock &) = delete;
+
+ private:
+  int fd_;
+};
+
 class SqliteStore final : public Store {
  public:
   SqliteStore(const std::string &path, const OpenOptions &opts)
@@ -280,11 +313,18 @@ class SqliteStore final : public Store {
       Db probe = open_db(path_, immutable_uri(path_), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
       identify(probe.get(), path_);
     }
+    // A reader opens a file it may write as a writer with query_only set:
+    // a read-only connection cannot remove the -wal and -shm files it
+    // creates, and would leave them beside the store when it closes.
+    const bool may_write = exists && ::access(path_.c_str(), W_OK) == 0;
+    if (!read_only_ && exists) lock_.emplace(path_);
     db_ = open_db(path_, path_,
-                  read_only_ ? SQLITE_OPEN_READONLY
+                  read_only_ ? (may_write ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY)
                              : SQLITE_OPEN_READWRITE | (exists ? 0 : SQLITE_OPEN_CREATE));
+    if (read_only_ && may_write) exec(db_.get(), path_, "set query_only", "PRAGMA query_only = ON");
     // Again for real: the probe saw the main file only, not commits still in
     // the WAL.
+    if (!read_only_ && !lock_) lock_.emplace(path_);  // the file SQLite just created
     bool fresh = identify(db_.get(), path_) == Found::empty;
     if (read_only_) {
       if (fresh) throw Error(path_, "not a livebot store (an empty database)");
@@ -665,6 +705,7 @@ class SqliteStore final : public Store {
   std::string path_;
   bool read_only_;
   int64_t last_instance_id_ = 0;
+  std::optional<WriterLock> lock_;  // released after db_ closes
   Db db_;
   // Declared after db_, so they are finalized before it closes.
   struct {
@@ -685,6 +726,12 @@ class SqliteStore final : public Store {
 
 std::unique_ptr<Store> open_sqlite_store(const std::string &path, const OpenOptions &opts) {
   return std::make_unique<SqliteStore>(path, opts);
+}
+
+void remove_sqlite_store(const std::string &path) {
+  std::optional<WriterLock> lock;
+  if (std::filesystem::exists(path)) lock.emplace(path);
+  for (const char *suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }
 
 }  // namespace livebot::store

@@ -135,7 +135,12 @@ struct OpenOptions {
   bool read_only = false;  // open for reading only (no schema upgrade, no writes)
 };
 
-// Opens (or creates) a SQLite store in WAL mode.
+// Opens (or creates) a SQLite store in WAL mode. A writer holds the store
+// for itself: a second writer (another process, or another open in this
+// one) is refused with "in use"; readers are always let in.
 std::unique_ptr<Store> open_sqlite_store(const std::string &path, const OpenOptions &opts = {});
+
+// Deletes a store and its -wal/-shm files, unless a writer holds it.
+void remove_sqlite_store(const std::string &path);
 
 }  // namespace livebot::store

@@ -44,9 +44,10 @@ struct Host {
   std::unique_ptr<store::Store> st;
   std::unique_ptr<engine::Executor> ex;
 
-  Host(const std::string &bot_dir, const std::string &store_path) {
+  Host(const std::string &bot_dir, const std::string &store_path)
+      : Host(bot_dir, store::open_sqlite_store(store_path)) {}
+  Host(const std::string &bot_dir, std::unique_ptr<store::Store> store) : st(std::move(store)) {
     bot = engine::Bot::load(engine::load_manifest(bot_dir), staging);
-    st = store::open_sqlite_store(store_path);
     ex = std::make_unique<engine::Executor>(*st, *bot, "UTC");
     st->begin();
     ex->register_schemas();
@@ -69,6 +70,45 @@ struct Host {
     const auto v = st->load_variable(loc, name);
     return v ? v->value : "<none>";
   }
+};
+
+// A real SQLite store that counts the lazy variable reads reaching it.
+struct CountingStore : store::Store {
+  std::unique_ptr<store::Store> inner;
+  std::map<std::string, int> variable_reads;
+  explicit CountingStore(const std::string &path) : inner(store::open_sqlite_store(path)) {}
+  std::optional<store::VariableRecord> load_variable(const std::string &a, const std::string &b) override {
+    ++variable_reads[b];
+    return inner->load_variable(a, b);
+  }
+  void begin() override { return inner->begin(); }
+  void commit() override { return inner->commit(); }
+  void rollback() override { return inner->rollback(); }
+  bool in_transaction() const override { return inner->in_transaction(); }
+  std::optional<store::LocationRecord> load_location(const std::string &a) override { return inner->load_location(a); }
+  void put_location(const store::LocationRecord &a) override { return inner->put_location(a); }
+  std::vector<std::string> location_ids() override { return inner->location_ids(); }
+  std::vector<store::InstanceRecord> load_instances(const std::string &a) override { return inner->load_instances(a); }
+  std::optional<store::InstanceRecord> load_instance(const std::string &a, const std::string &b, const std::string &c) override { return inner->load_instance(a, b, c); }
+  void put_instance(const std::string &a, const store::InstanceRecord &b) override { return inner->put_instance(a, b); }
+  void delete_instance(const std::string &a, const std::string &b, const std::string &c) override { return inner->delete_instance(a, b, c); }
+  std::vector<std::string> state_schemas(const std::string &a) override { return inner->state_schemas(a); }
+  int64_t allocate_instance_id() override { return inner->allocate_instance_id(); }
+  std::vector<store::DeviceRecord> load_devices(const std::string &a) override { return inner->load_devices(a); }
+  void put_device(const std::string &a, const store::DeviceRecord &b) override { return inner->put_device(a, b); }
+  void delete_device(const std::string &a, const std::string &b) override { return inner->delete_device(a, b); }
+  std::vector<store::VariableRecord> load_required_variables(const std::string &a) override { return inner->load_required_variables(a); }
+  std::vector<store::VariableRecord> load_variables(const std::string &a) override { return inner->load_variables(a); }
+  void put_variable(const std::string &a, const store::VariableRecord &b) override { return inner->put_variable(a, b); }
+  void delete_variable(const std::string &a, const std::string &b) override { return inner->delete_variable(a, b); }
+  void put_schema(const std::string &a, const std::string &b) override { return inner->put_schema(a, b); }
+  std::optional<std::string> load_schema(const std::string &a) override { return inner->load_schema(a); }
+  std::optional<int64_t> load_cursor(const std::string &a) override { return inner->load_cursor(a); }
+  void put_cursor(const std::string &a, int64_t b) override { return inner->put_cursor(a, b); }
+  void add_error(const store::ErrorRecord &a) override { return inner->add_error(a); }
+  std::vector<store::ErrorRecord> list_errors(const std::string &a, size_t b) override { return inner->list_errors(a, b); }
+  void add_output(const store::OutputRecord &a) override { return inner->add_output(a); }
+  std::vector<store::OutputRecord> list_outputs() override { return inner->list_outputs(); }
 };
 
 engine::Input measurement(int64_t ts, std::vector<engine::DeviceInput> devices) {
@@ -121,6 +161,23 @@ TEST_CASE("initialize order: device microservices, then location ones by priorit
   Host h(probe_bot(dir), dir / "store.db");
   h.run(measurement(1000, {motion("m1", {{"motionStatus", "1"}}, {"motionStatus"})}));
   CHECK(h.var("home", "order") == "probe_dev,probe_b,probe_a,");
+}
+
+TEST_CASE("a variable not required is read from the store once, a miss included", "[engine][variables]") {
+  TempDir dir;
+  auto counting = std::make_unique<CountingStore>(dir / "store.db");
+  const auto &reads = counting->variable_reads;
+  Host h(probe_bot(dir), std::move(counting));
+  // Three instances read and write "order" in every execution; the first
+  // read of all finds nothing, and that miss must be remembered too.
+  for (int i = 1; i <= 5; ++i)
+    h.run(measurement(i * 1000, {motion("m1", {{"motionStatus", "1"}}, {"motionStatus"})}));
+  // Read 15 times and written 15 times, it reaches the store once: the miss
+  // of the first read is cached, and the location stays cached between
+  // executions of this host.
+  CHECK(reads.at("order") == 1);
+  CHECK(h.var("home", "order") == "probe_dev,probe_b,probe_a,probe_dev,probe_b,probe_a,probe_dev,probe_b,probe_a,"
+                                   "probe_dev,probe_b,probe_a,probe_dev,probe_b,probe_a,");
 }
 
 TEST_CASE("measurements reach the device's own microservice and every location microservice", "[engine]") {
@@ -184,14 +241,17 @@ TEST_CASE("new_version runs once per bot version, not for a location's first exe
 
 TEST_CASE("a device keeps about an hour of history, readable by its microservices", "[engine]") {
   TempDir dir;
-  Host h(probe_bot(dir), dir / "store.db");
   const int64_t hour = 3600 * 1000;
-  h.run(measurement(1000, {motion("m1", {{"motionStatus", "1"}}, {"motionStatus"})}));
-  h.run(measurement(2000, {motion("m1", {{"motionStatus", "0"}}, {"motionStatus"})}));
-  h.run(measurement(3000, {motion("m1", {{"motionStatus", "1"}, {"history", "motionStatus"}}, {"motionStatus", "history"})}));
-  CHECK(heard(h.state("home", "probe_a")).back() == "history:3:1");
-  // Two hours on, the old samples are gone (and so they are after a restart).
-  h.run(measurement(2 * hour, {motion("m1", {{"motionStatus", "0"}}, {"motionStatus"})}));
+  {
+    Host h(probe_bot(dir), dir / "store.db");
+    h.run(measurement(1000, {motion("m1", {{"motionStatus", "1"}}, {"motionStatus"})}));
+    h.run(measurement(2000, {motion("m1", {{"motionStatus", "0"}}, {"motionStatus"})}));
+    h.run(measurement(3000, {motion("m1", {{"motionStatus", "1"}, {"history", "motionStatus"}},
+                                    {"motionStatus", "history"})}));
+    CHECK(heard(h.state("home", "probe_a")).back() == "history:3:1");
+    // Two hours on, the old samples are gone (and so they are after a restart).
+    h.run(measurement(2 * hour, {motion("m1", {{"motionStatus", "0"}}, {"motionStatus"})}));
+  }
   Host again(probe_bot(dir), dir / "store.db");
   again.run(measurement(2 * hour + 1000, {motion("m1", {{"history", "motionStatus"}}, {"history"})}));
   CHECK(heard(again.state("home", "probe_a")).back() == "history:1:0");

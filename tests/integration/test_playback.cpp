@@ -265,6 +265,13 @@ TEST_CASE("bad input: one line naming the place, a non-zero exit, the store unto
   test::write_file(dir / "badbot/bot.json",
                    R"({"bot":"b","version":"1","microservices":{"location":[{"name":"x","plugin":"x.so"}]}})");
   refuse({"playback", sample, "--bot", dir / "badbot", "--store", store, "--resume"}, "x.so: not an ELF file");
+  // A manifest with a key twice (JSON parsers keep the last one silently).
+  test::write_file(dir / "badbot/bot.json",
+                   R"({"bot":"b","version":"1","version":"2","microservices":{"location":[]}})");
+  refuse({"playback", sample, "--bot", dir / "badbot", "--store", store, "--resume"}, "key 'version' appears twice");
+  // A bot directory whose bot.json is not a file.
+  fs::create_directories(dir / "dirbot/bot.json");
+  refuse({"playback", sample, "--bot", dir / "dirbot", "--store", store, "--resume"}, "no bot manifest");
   // Resuming a recording the store never played, on top of other memory.
   test::write_file(dir / "other.json",
                    R"({"location_info":{"id":"x"},"data":[{"trigger":"2","timestamp_ms":"1","event":"HOME"}]})");
@@ -280,6 +287,18 @@ TEST_CASE("bad input: one line naming the place, a non-zero exit, the store unto
   CHECK_THAT(down.err, Catch::Contains("lesson2_memory_v1.so: schema cannot read the stored state of "
                                        "'location_memory': lesson2.LocationMemory.measurement_count: field removed"));
   CHECK(test::read_file(v2_store) == v2_before);
+  // A store another process is writing to (here: this test) is refused at
+  // once, and so is clearing another run's scratch store.
+  {
+    const auto held = store::open_sqlite_store(store);
+    refuse({"playback", sample, "--bot", bot_v1, "--store", store, "--resume"}, "in use");
+    const std::string scratch = dir / "out/playback.db";
+    const auto held_scratch = store::open_sqlite_store(scratch);
+    const auto r = cli.run({"playback", sample, "--bot", bot_v1, "--out", dir / "out"});
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Catch::Contains("playback.db: in use"));
+    CHECK(fs::exists(scratch));
+  }
   // A store file that is not ours is refused and left as it was.
   test::write_file(dir / "notours.db", "just some text");
   const auto r = cli.run({"playback", sample, "--bot", bot_v1, "--store", dir / "notours.db"});
@@ -291,7 +310,20 @@ TEST_CASE("bad input: one line naming the place, a non-zero exit, the store unto
 TEST_CASE("errors and state answer --help and name what is missing", "[cli]") {
   CHECK(cli.run({"--help"}).exit_code == 0);
   for (const char *sub : {"playback", "errors", "state"}) CHECK(cli.run({sub, "--help"}).exit_code == 0);
-  CHECK(cli.run({"playback"}).exit_code == 2);
+  // Usage errors: exit 2, one line naming the subcommand and the option.
+  const auto usage = [&](const std::vector<std::string> &args, const std::string &needle) {
+    const auto r = cli.run(args);
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::StartsWith("livebot ") && Catch::Contains(needle));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  };
+  usage({"playback"}, "recording is required");
+  usage({"playback", "/no/such/recording.json", "--bot", bot_v1}, "/no/such/recording.json");
+  usage({"playback", sample, "--bot", bot_v1, "--commit-every", "0"}, "--commit-every");
+  usage({"errors", "--limit", "0"}, "--limit");
+  // --log-level is taken before or after the subcommand.
+  CHECK(cli.run({"errors", "--log-level", "nonsense", "--store", sample}).exit_code == 1);
   TempDir dir;
   play({sample, "--bot", bot_v1, "--store", dir / "s.db", "--out", dir / "out", "--stop-at-row", "50"});
   const auto r = cli.run({"state", "no-such-home", "--store", dir / "s.db"});

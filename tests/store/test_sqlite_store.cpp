@@ -447,6 +447,26 @@ TEST_CASE("a read-only store reads and never writes", "[store]") {
     CHECK_FALSE(store->in_transaction());
   }
   CHECK(read_bytes(path) == before);
+  // A reader leaves nothing beside the store either.
+  CHECK_FALSE(std::filesystem::exists(path + "-wal"));
+  CHECK_FALSE(std::filesystem::exists(path + "-shm"));
+}
+
+TEST_CASE("one writer at a time; readers always get in", "[store]") {
+  TempDir tmp;
+  const std::string path = tmp.file();
+  {
+    auto writer = open_sqlite_store(path);
+    CHECK_THROWS_WITH(open_sqlite_store(path), path + ": in use: another livebot process is writing to this store");
+    CHECK_THROWS_WITH(remove_sqlite_store(path), Contains("in use"));
+    CHECK(std::filesystem::exists(path));
+    auto reader = open_sqlite_store(path, {.read_only = true});
+    CHECK(reader->location_ids().empty());
+  }
+  // The lock goes with the writer.
+  CHECK_NOTHROW(open_sqlite_store(path));
+  remove_sqlite_store(path);
+  CHECK_FALSE(std::filesystem::exists(path));
 }
 
 TEST_CASE("errors list newest first, by bot, up to a limit; outputs oldest first", "[store]") {
