@@ -80,6 +80,12 @@ const Install &installed() {
   return install;
 }
 
+// A build directory configured before pkgconfig.relocatable became a default
+// keeps the absolute prefix; it needs `meson configure -Dpkgconfig.relocatable=true`.
+bool relocatable(const Install &in) {
+  return test::read_file(in.pkgconfig_dir() + "/livebot-sdk.pc").rfind("prefix=${pcfiledir}/", 0) == 0;
+}
+
 std::string trimmed(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s;
@@ -157,6 +163,7 @@ TEST_CASE("meson install puts the SDK under the prefix: headers, schema, livebot
   CHECK(fs::is_regular_file(in.datadir + "/livebot/schemas/livebot_event.fbs"));
   CHECK(fs::is_regular_file(in.datadir + "/livebot/meson/meson.build"));
   REQUIRE(fs::is_regular_file(in.pkgconfig_dir() + "/livebot-sdk.pc"));
+  REQUIRE(relocatable(in));
 
   // Relocatable: the installed .pc is the one found, and it points into the
   // destdir, not at the configured prefix.
@@ -202,6 +209,7 @@ TEST_CASE("a plugin built out of tree against the installed SDK plays the sample
   const auto &in = installed();
   INFO(output_of(in.result));
   REQUIRE(in.result.exit_code == 0);
+  REQUIRE(relocatable(in));
 
   // The author's project: the installed meson.build, a state schema, one class.
   TempDir project;
