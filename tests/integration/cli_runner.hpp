@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "support/temp_dir.hpp"
@@ -61,5 +63,27 @@ class Cli {
  private:
   std::string binary_;
 };
+
+// Runs any program (searched on PATH unless a path), in `cwd` when given,
+// with `env` added to the environment, and waits for it.
+inline CliResult run_program(const std::vector<std::string> &argv, const std::string &cwd = "",
+                             const std::vector<std::pair<std::string, std::string>> &env = {}) {
+  TempDir scratch;
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int out = ::open((scratch / "out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int err = ::open((scratch / "err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
+    for (const auto &[name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
+    std::vector<char *> args;
+    for (const auto &a : argv) args.push_back(const_cast<char *>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  return Cli::wait(pid, scratch.path());
+}
 
 }  // namespace livebot::test
