@@ -3,8 +3,8 @@
 // Syntax, told apart by the number of fields:
 //  - Quartz, as the Python framework's users write it: 7 fields
 //    (second minute hour day-of-month month day-of-week year) or 6 (no year).
-//    Weekdays count 1=SUN..7=SAT. One of the two day fields must be "?"
-//    (or "*"), as Quartz requires.
+//    Weekdays count 1=SUN..7=SAT. The two day fields may not both be set
+//    (one is "?" or "*"): Quartz refuses that too.
 //  - Unix, 5 fields (minute hour day-of-month month day-of-week), firing at
 //    second 0. Weekdays count 0=SUN..6=SAT, and 7 is SUN again. When both day
 //    fields are set, a day matching either one fires, as in Vixie cron.

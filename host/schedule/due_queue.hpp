@@ -2,8 +2,9 @@
 // earliest due time, so a live host arms ONE libuv timer for next_due() and
 // no handle per timer, and a location with many timers costs one entry.
 //
-// Promises: each operation is O(log n); pop_due returns keys by due time,
-// ties in key order, so runs are reproducible; a key is in the queue once.
+// Promises: O(log n) per key armed, disarmed or popped; pop_due returns keys
+// by due time, ties in key order, so runs are reproducible; a key is in the
+// queue once.
 #pragma once
 
 #include <cstddef>

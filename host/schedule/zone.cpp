@@ -5,6 +5,7 @@
 #include <date/tz.h>
 
 #include <stdexcept>
+#include <utility>
 
 #include "common/error.hpp"
 
