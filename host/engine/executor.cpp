@@ -65,25 +65,63 @@ Executor::Executor(store::Store &store, Bot &bot, std::string default_timezone)
 Executor::~Executor() = default;
 
 void Executor::register_schemas() {
-  for (const auto &m : bot_.microservices()) {
+  for (size_t i = 0; i < bot_.microservices().size(); ++i) {
+    const auto &m = bot_.microservices()[i];
     const auto &s = m.plugin->schema();
-    for (const auto &hash : store_.state_schemas(m.spec.name)) {
-      if (hash == s.hash()) continue;
-      const auto bytes = store_.load_schema(hash);
-      if (!bytes) throw Error(m.plugin->file(), "stored state of '" + m.spec.name + "' was written by schema " + hash +
-                                                    ", which the store does not hold");
-      const auto stored = schema::BinarySchema::parse(*bytes, "stored schema " + hash);
-      const auto problems = schema::check_compatible(stored, s);
-      if (!problems.empty())
-        throw Error(m.plugin->file(), "schema cannot read the stored state of '" + m.spec.name + "': " +
-                                          problems.front().line() +
-                                          (problems.size() > 1 ? " (and " + std::to_string(problems.size() - 1) +
-                                                                     " more)"
-                                                               : ""));
-    }
+    check_schema(i, s, m.plugin->file());
     store_.put_schema(s.hash(), s.bytes());
     schemas_.emplace(s.hash(), s);
   }
+}
+
+void Executor::check_schema(size_t ms, const schema::BinarySchema &candidate, const std::string &file) {
+  const auto &m = bot_.microservices()[ms];
+  auto hashes = store_.state_schemas(m.spec.name);
+  hashes.push_back(m.plugin->schema().hash());
+  for (const auto &hash : hashes) {
+    if (hash == candidate.hash()) continue;
+    const schema::BinarySchema *stored = nullptr;
+    if (const auto it = schemas_.find(hash); it != schemas_.end()) {
+      stored = &it->second;
+    } else if (hash == m.plugin->schema().hash()) {
+      stored = &m.plugin->schema();
+    } else {
+      const auto bytes = store_.load_schema(hash);
+      if (!bytes) throw Error(file, "stored state of '" + m.spec.name + "' was written by schema " + hash +
+                                        ", which the store does not hold");
+      stored = &schemas_.emplace(hash, schema::BinarySchema::parse(*bytes, "stored schema " + hash)).first->second;
+    }
+    const auto problems = schema::check_compatible(*stored, candidate);
+    if (!problems.empty())
+      throw Error(file, "schema cannot read the stored state of '" + m.spec.name + "': " + problems.front().line() +
+                            (problems.size() > 1 ? " (and " + std::to_string(problems.size() - 1) + " more)" : ""));
+  }
+}
+
+std::unique_ptr<loader::Plugin> Executor::replace_plugin(size_t ms, std::unique_ptr<loader::Plugin> next) {
+  const auto &s = next->schema();
+  if (schemas_.emplace(s.hash(), s).second) pending_schemas_.emplace_back(s.hash(), s.bytes());
+  std::swap(bot_.microservices()[ms].plugin, next);
+  return next;
+}
+
+Executor::Checkpoint Executor::checkpoint(std::string_view location) const {
+  Checkpoint cp;
+  cp.location = std::string(location);
+  if (const auto it = locations_.find(location); it != locations_.end()) cp.memory = it->second;
+  cp.errors = pending_errors_.size();
+  cp.outputs = pending_outputs_.size();
+  cp.stats = stats_;
+  return cp;
+}
+
+void Executor::restore(Checkpoint cp) {
+  if (cp.memory) locations_.insert_or_assign(cp.location, std::move(*cp.memory));
+  else if (const auto it = locations_.find(cp.location); it != locations_.end()) locations_.erase(it);
+  pending_outputs_.resize(std::min(pending_outputs_.size(), cp.outputs));
+  const int64_t failed = stats_.failed_callbacks;
+  stats_ = cp.stats;
+  stats_.failed_callbacks = failed;
 }
 
 const schema::BinarySchema &Executor::schema_of(const Instance &inst) const {
@@ -220,15 +258,25 @@ void Executor::record_error(const Location &loc, const Instance &inst, int64_t t
   auto &ms = bot_.microservices()[inst.microservice];
   ++ms.stats.errors;
   ++stats_.failed_callbacks;
+  if (std::find(last_failures_.begin(), last_failures_.end(), inst.microservice) == last_failures_.end())
+    last_failures_.push_back(inst.microservice);
+  record_failure(inst.microservice, ms.plugin->version(), loc.rec.id, ts, callback_name(callback),
+                 message.empty() ? "failed without a message" : std::move(message));
+  auto &e = pending_errors_.back();
+  if (!inst.device_id.empty()) e.microservice += "[" + inst.device_id + "]";
+}
+
+void Executor::record_failure(size_t ms, const std::string &version, std::string location, int64_t event_ms,
+                              std::string what, std::string message) {
   store::ErrorRecord e;
   e.wall_ms = wall_ms();
-  e.event_ms = ts;
+  e.event_ms = event_ms;
   e.bot = bot_.manifest().bot;
-  e.location = loc.rec.id;
-  e.microservice = ms.spec.name + (inst.device_id.empty() ? "" : "[" + inst.device_id + "]");
-  e.version = ms.plugin->version();
-  e.callback = callback_name(callback);
-  e.message = message.empty() ? "failed without a message" : std::move(message);
+  e.location = std::move(location);
+  e.microservice = bot_.microservices()[ms].spec.name;
+  e.version = version;
+  e.callback = std::move(what);
+  e.message = std::move(message);
   spdlog::debug("{} {} {}: {}", e.location, e.microservice, e.callback, e.message);
   pending_errors_.push_back(std::move(e));
 }
@@ -249,6 +297,7 @@ void Executor::add_notification(Notification n) {
 }
 
 void Executor::execute(const Input &in) {
+  last_failures_.clear();
   Location &loc = location(in.location);
   if (in.kind == Input::Kind::Mode) loc.rec.mode.assign(in.mode);
   apply_devices(loc, in);
@@ -409,6 +458,9 @@ void Executor::execute(const Input &in) {
 }
 
 void Executor::flush() {
+  // Schemas first: stored state names the schema that wrote it.
+  for (const auto &[hash, bytes] : pending_schemas_) store_.put_schema(hash, bytes);
+  pending_schemas_.clear();
   for (auto &[id, loc] : locations_) {
     if (!loc.dirty) continue;
     store_.put_location(loc.rec);

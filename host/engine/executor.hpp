@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -19,6 +20,7 @@
 
 #include "engine/bot.hpp"
 #include "engine/location.hpp"
+#include "loader/plugin.hpp"
 #include "schema/schema.hpp"
 #include "store/store.hpp"
 
@@ -78,6 +80,38 @@ class Executor {
   void register_schemas();
 
   void execute(const Input &in);
+  // Microservices (indices into Bot::microservices()) with a callback that
+  // failed in the last execute().
+  const std::vector<size_t> &last_failures() const { return last_failures_; }
+
+  // Hot reload, between executions only.
+  // Throws livebot::Error (naming `file`) when `candidate` cannot read the
+  // state microservice `ms` wrote: every schema in the store and the one
+  // its current version writes with.
+  void check_schema(size_t ms, const schema::BinarySchema &candidate, const std::string &file);
+  // Puts `next` in place of microservice `ms`'s plugin and returns the one it
+  // replaces. Instances keep their state; their next execution opens it with
+  // the new code and initialize() is told the new fields. The schema goes to
+  // the store with the next flush().
+  std::unique_ptr<loader::Plugin> replace_plugin(size_t ms, std::unique_ptr<loader::Plugin> next);
+
+  // What one location's execution can be taken back to: its memory as the
+  // host held it, and the outputs and failures queued since. Used to undo a
+  // whole execution when a version on probation fails in it.
+  struct Checkpoint {
+    std::string location;
+    std::optional<Location> memory;  // empty: it was not cached
+    size_t errors = 0, outputs = 0;
+    ExecutorStats stats;
+  };
+  Checkpoint checkpoint(std::string_view location) const;
+  // Records a failure that is not a callback's: a refused or rolled-back
+  // version, say. `what` takes the callback column (e.g. "reload").
+  void record_failure(size_t ms, const std::string &version, std::string location, int64_t event_ms,
+                      std::string what, std::string message);
+  // Restores the checkpoint; failures recorded since are kept (they are the
+  // reason for the rollback), outputs are dropped.
+  void restore(Checkpoint cp);
 
   // Writes everything dirty (locations, devices, instances, variables,
   // errors, outputs) to the store. The caller holds the transaction.
@@ -117,6 +151,8 @@ class Executor {
   std::unordered_map<std::string, schema::BinarySchema> schemas_;  // by hash
   std::map<std::pair<std::string, std::string>, std::vector<std::string>> new_fields_cache_;
   std::vector<store::ErrorRecord> pending_errors_;
+  std::vector<std::pair<std::string, std::string>> pending_schemas_;  // hash, bytes
+  std::vector<size_t> last_failures_;
   std::vector<Notification> pending_outputs_;
   ExecutorStats stats_;
   PluginLogSink log_sink_ = nullptr;

@@ -62,7 +62,9 @@ std::unique_ptr<Plugin> Plugin::load(const std::string &file, Staging &staging) 
     spdlog::warn("{}: has STB_GNU_UNIQUE symbol '{}' ({} in all): it will stay mapped after unload, so a "
                  "reload cannot replace it; build with -fno-gnu-unique",
                  file, p->unique_.front(), p->unique_.size());
-  p->staged_ = staging.stage(stem_of(file), bytes, p->hash_);
+  auto staged = staging.stage(stem_of(file), bytes, p->hash_);
+  p->staged_ = std::move(staged.path);
+  p->generation_ = staged.generation;
 
   // From here a failure must leave nothing staged or mapped.
   try {
@@ -122,22 +124,23 @@ UnloadResult Plugin::unload() {
   return r;
 }
 
-bool is_mapped(const std::string &path) {
-  struct Search {
-    const std::string *path;
-    bool found;
-  } s{&path, false};
+std::vector<std::string> mapped_under(const std::string &dir) {
+  std::vector<std::string> found;
+  const std::string prefix = dir.empty() || dir.back() == '/' ? dir : dir + "/";
   dl_iterate_phdr(
       [](struct dl_phdr_info *info, size_t, void *data) -> int {
-        auto *s = static_cast<Search *>(data);
-        if (info->dlpi_name && *s->path == info->dlpi_name) {
-          s->found = true;
-          return 1;
-        }
+        auto &[pre, out] = *static_cast<std::pair<const std::string *, std::vector<std::string> *> *>(data);
+        if (info->dlpi_name && std::string_view(info->dlpi_name).starts_with(*pre)) out->emplace_back(info->dlpi_name);
         return 0;
       },
-      &s);
-  return s.found;
+      std::make_unique<std::pair<const std::string *, std::vector<std::string> *>>(&prefix, &found).get());
+  return found;
+}
+
+bool is_mapped(const std::string &path) {
+  for (const auto &p : mapped_under(std::filesystem::path(path).parent_path().string()))
+    if (p == path) return true;
+  return false;
 }
 
 }  // namespace livebot::loader

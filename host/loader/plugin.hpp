@@ -36,6 +36,7 @@ class Plugin {
   const schema::BinarySchema &schema() const { return *schema_; }
   const std::string &file() const { return file_; }
   const std::string &staged_path() const { return staged_; }
+  uint64_t generation() const { return generation_; }
   const std::string &file_hash() const { return hash_; }
   const std::string &name() const { return name_; }
   const std::string &version() const { return version_; }
@@ -55,11 +56,14 @@ class Plugin {
   const livebot_plugin *table_ = nullptr;
   std::optional<schema::BinarySchema> schema_;
   std::string file_, staged_, hash_, name_, version_;
+  uint64_t generation_ = 0;
   std::vector<std::string> unique_;
 };
 
 // Whether any object mapped into this process was loaded from `path`
 // (dl_iterate_phdr).
 bool is_mapped(const std::string &path);
+// Every object mapped into this process from files in `dir`.
+std::vector<std::string> mapped_under(const std::string &dir);
 
 }  // namespace livebot::loader

@@ -28,9 +28,9 @@ Staging::~Staging() {
   std::filesystem::remove_all(dir_, ec);
 }
 
-std::string Staging::stage(const std::string &stem, std::string_view bytes, const std::string &hash) {
-  const std::string path = dir_ + "/" + stem + "-g" + std::to_string(next_generation()) + "-" +
-                           hash.substr(0, 16) + ".so";
+Staging::Staged Staging::stage(const std::string &stem, std::string_view bytes, const std::string &hash) {
+  const uint64_t generation = ++generation_;
+  const std::string path = dir_ + "/" + stem + "-g" + std::to_string(generation) + "-" + hash.substr(0, 16) + ".so";
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
   if (fd < 0) throw Error(path, std::string("cannot stage: ") + std::strerror(errno));
   size_t done = 0;
@@ -46,7 +46,7 @@ std::string Staging::stage(const std::string &stem, std::string_view bytes, cons
     done += static_cast<size_t>(n);
   }
   ::close(fd);
-  return path;
+  return {path, generation};
 }
 
 void Staging::remove(const std::string &staged_path) { ::unlink(staged_path.c_str()); }

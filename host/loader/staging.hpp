@@ -20,13 +20,15 @@ class Staging {
 
   const std::string &dir() const { return dir_; }
 
+  struct Staged {
+    std::string path;
+    uint64_t generation;  // never repeats in one process
+  };
   // Writes `bytes` to "<dir>/<stem>-g<generation>-<hash[0:16]>.so", mode
-  // 0444, and returns that path. Generations never repeat in one process.
-  std::string stage(const std::string &stem, std::string_view bytes, const std::string &hash);
+  // 0444.
+  Staged stage(const std::string &stem, std::string_view bytes, const std::string &hash);
 
   void remove(const std::string &staged_path);
-
-  uint64_t next_generation() { return ++generation_; }
 
  private:
   std::string dir_;
