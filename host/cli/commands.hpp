@@ -22,5 +22,6 @@ struct Command {
 void add_playback(CLI::App &app, std::vector<Command> &out);
 void add_errors(CLI::App &app, std::vector<Command> &out);
 void add_state(CLI::App &app, std::vector<Command> &out);
+void add_live(CLI::App &app, std::vector<Command> &out);  // run, send, status, reload
 
 }  // namespace livebot::cli
