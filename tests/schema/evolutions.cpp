@@ -1,0 +1,72 @@
+#include "evolutions.hpp"
+
+#include "fixtures.hpp"
+#include "schema/gate.hpp"
+
+namespace livebot::test {
+
+const std::vector<Evolution> &accepted_evolutions() {
+  static const std::vector<Evolution> cases = {
+      {"base", "accept_add_field", {}},
+      {"base", "accept_deprecate", {}},
+      {"base", "accept_rename", {}},
+      {"base", "accept_enum_add", {}},
+      {"base", "accept_enum_rename", {}},
+      {"base", "accept_union_add", {}},
+      {"base", "accept_new_types", {}},
+      {"base", "accept_default_spelling", {}},
+      // A table that holds itself: the walk ends.
+      {"tree", "tree_grown", {}},
+  };
+  return cases;
+}
+
+const std::vector<Evolution> &refused_evolutions() {
+  static const std::vector<Evolution> cases = {
+      {"base", "refuse_id_swap",
+       {"lesson.State.hits: id changed from 10 to 11", "lesson.State.misses: id changed from 11 to 10"}},
+      {"base", "refuse_type_scalar", {"lesson.State.count: type changed from uint to long"}},
+      {"base", "refuse_type_vector", {"lesson.State.tags: type changed from [string] to [int]"}},
+      {"base", "refuse_type_table", {"lesson.State.sub: type changed from lesson.Sub to lesson.Other"}},
+      {"base", "refuse_type_enum", {"lesson.State.mode: type changed from lesson.Mode to lesson.Level"}},
+      {"base", "refuse_type_struct", {"lesson.State.pos: type changed from lesson.Point to lesson.Size"}},
+      {"base", "refuse_default_int", {"lesson.State.count: default changed from 0 to 5"}},
+      {"base", "refuse_default_real", {"lesson.State.ratio: default changed from 0.5 to 0.75"}},
+      {"base", "refuse_default_optional", {"lesson.State.limit: default changed from null to 0"}},
+      {"base", "refuse_removed_last", {"lesson.State.last: field removed (mark it deprecated instead)"}},
+      {"base", "refuse_enum_value_removed", {"lesson.Mode.Stop: value removed (state may hold it)"}},
+      {"base", "refuse_enum_value_changed", {"lesson.Mode.Stop: value changed from 2 to 5"}},
+      {"base", "refuse_enum_underlying",
+       {"lesson.State.mode: type changed from lesson.Mode (byte) to lesson.Mode (short)",
+        "lesson.Mode: underlying type changed from byte to short"}},
+      {"base", "refuse_union_replaced", {"lesson.Payload.Other: member changed from lesson.Other to lesson.Third"}},
+      {"base", "refuse_union_removed", {"lesson.Payload.Other: union member removed"}},
+      {"base", "refuse_required_added", {"lesson.State.name: made required (state written before may lack it)"}},
+      {"base", "refuse_required_removed",
+       {"lesson.Sub.b: no longer required (state it writes fails the previous version's verifier)"}},
+      {"base", "refuse_required_new",
+       {"lesson.State.extra: new field is required (state written before lacks it)"}},
+      {"base", "refuse_struct_field_type", {"lesson.Point.y: type changed from int to float"}},
+      {"base", "refuse_struct_field_added",
+       {"lesson.Point: struct size changed from 8 to 12",
+        "lesson.Point.z: field added to struct (a struct cannot grow)"}},
+      {"base", "refuse_struct_align", {"lesson.Point: struct alignment changed from 4 to 8"}},
+      {"base", "refuse_struct_to_table", {"lesson.Point: changed from struct to table"}},
+      {"base", "refuse_root_type", {"root_type: changed from lesson.State to lesson.Other"}},
+      {"base", "refuse_file_identifier", {"file_identifier: changed from \"LBST\" to \"LBS2\""}},
+      // Types below the root.
+      {"base", "refuse_nested_type", {"lesson.Sub.a: type changed from int to long"}},
+      {"base", "refuse_union_member_field", {"lesson.Other.n: type changed from int to string"}},
+      {"tree_grown", "tree", {"lesson.Node.label: field removed (mark it deprecated instead)"}},
+  };
+  return cases;
+}
+
+Strings gate(const std::string &stored, const std::string &next) {
+  Strings lines;
+  for (const auto &problem : schema::check_compatible(load_schema(stored), load_schema(next)))
+    lines.push_back(problem.line());
+  return lines;
+}
+
+}  // namespace livebot::test
