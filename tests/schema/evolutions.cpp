@@ -15,6 +15,7 @@ const std::vector<Evolution> &accepted_evolutions() {
       {"base", "accept_union_add", {}},
       {"base", "accept_new_types", {}},
       {"base", "accept_default_spelling", {}},
+      {"nest", "nest_accept_grown", {}},
       // A table that holds itself: the walk ends.
       {"tree", "tree_grown", {}},
   };
@@ -40,6 +41,9 @@ const std::vector<Evolution> &refused_evolutions() {
        {"lesson.State.mode: type changed from lesson.Mode (byte) to lesson.Mode (short)",
         "lesson.Mode: underlying type changed from byte to short"}},
       {"base", "refuse_union_replaced", {"lesson.Payload.Other: member changed from lesson.Other to lesson.Third"}},
+      {"base", "refuse_union_reordered",
+       {"lesson.Payload.Sub: member changed from lesson.Sub to lesson.Other",
+        "lesson.Payload.Other: member changed from lesson.Other to lesson.Sub"}},
       {"base", "refuse_union_removed", {"lesson.Payload.Other: union member removed"}},
       {"base", "refuse_required_added", {"lesson.State.name: made required (state written before may lack it)"}},
       {"base", "refuse_required_removed",
@@ -50,13 +54,23 @@ const std::vector<Evolution> &refused_evolutions() {
       {"base", "refuse_struct_field_added",
        {"lesson.Point: struct size changed from 8 to 12",
         "lesson.Point.z: field added to struct (a struct cannot grow)"}},
+      {"base", "refuse_struct_field_removed",
+       {"lesson.Point: struct size changed from 8 to 4", "lesson.Point.y: field removed from struct"}},
       {"base", "refuse_struct_align", {"lesson.Point: struct alignment changed from 4 to 8"}},
       {"base", "refuse_struct_to_table", {"lesson.Point: changed from struct to table"}},
       {"base", "refuse_root_type", {"root_type: changed from lesson.State to lesson.Other"}},
       {"base", "refuse_file_identifier", {"file_identifier: changed from \"LBST\" to \"LBS2\""}},
-      // Types below the root.
+      // Types below the root, however state reaches them.
       {"base", "refuse_nested_type", {"lesson.Sub.a: type changed from int to long"}},
       {"base", "refuse_union_member_field", {"lesson.Other.n: type changed from int to string"}},
+      {"nest", "nest_refuse_table", {"deep.Holder.items: type changed from [deep.Item] to [deep.Leaf]"}},
+      {"nest", "nest_refuse_vector_table", {"deep.Item.id: type changed from uint to int"}},
+      {"nest", "nest_refuse_vector_struct",
+       {"deep.Vec2: struct size changed from 8 to 16", "deep.Vec2: struct alignment changed from 4 to 8",
+        "deep.Vec2.y: type changed from float to double", "deep.Box: struct size changed from 16 to 32",
+        "deep.Box: struct alignment changed from 4 to 8", "deep.Box.max: offset changed from 8 to 16"}},
+      {"nest", "nest_refuse_union_table", {"deep.Leaf.v: type changed from int to long"}},
+      {"nest", "nest_refuse_union_enum", {"deep.Kind.Fancy: value removed (state may hold it)"}},
       {"tree_grown", "tree", {"lesson.Node.label: field removed (mark it deprecated instead)"}},
   };
   return cases;
