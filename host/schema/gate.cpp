@@ -165,6 +165,16 @@ class Gate {
     return true;
   }
 
+  // A field is known by its id (its position, in a struct); one that kept
+  // its name under another id has moved.
+  void check_moved(const std::string &where, const reflection::Field &stored, const reflection::Object &next,
+                   const char *what) {
+    if (const reflection::Field *same_name = next.fields()->LookupByKey(stored.name()->c_str());
+        same_name && same_name->id() != stored.id())
+      report(where, std::string(what) + " changed from " + std::to_string(stored.id()) + " to " +
+                        std::to_string(same_name->id()));
+  }
+
   void compare_object(const reflection::Object &stored) {
     const reflection::Object *next = n_.objects()->LookupByKey(stored.name()->c_str());
     // Gone or renamed: whatever referred to it has already been reported.
@@ -184,9 +194,7 @@ class Gate {
     const std::string table = stored.name()->str() + ".";
     for (const reflection::Field *sf : by_id(stored)) {
       const std::string where = table + sf->name()->str();
-      if (const reflection::Field *same_name = next.fields()->LookupByKey(sf->name()->c_str());
-          same_name && same_name->id() != sf->id())
-        report(where, "id changed from " + std::to_string(sf->id()) + " to " + std::to_string(same_name->id()));
+      check_moved(where, *sf, next, "id");
       const reflection::Field *nf = field_with_id(next, sf->id());
       if (!nf) {
         report(where, sf->deprecated() ? "deprecated field removed (keep it, so its id is not reused)"
@@ -221,6 +229,7 @@ class Gate {
                        std::to_string(next.minalign()));
     for (const reflection::Field *sf : by_id(stored)) {
       const std::string where = name + "." + sf->name()->str();
+      check_moved(where, *sf, next, "position");
       const reflection::Field *nf = field_with_id(next, sf->id());
       if (!nf) {
         report(where, "field removed from struct");

@@ -51,6 +51,8 @@ const std::vector<Evolution> &refused_evolutions() {
       {"base", "refuse_required_new",
        {"lesson.State.extra: new field is required (state written before lacks it)"}},
       {"base", "refuse_struct_field_type", {"lesson.Point.y: type changed from int to float"}},
+      {"base", "refuse_struct_order",
+       {"lesson.Point.x: position changed from 0 to 1", "lesson.Point.y: position changed from 1 to 0"}},
       {"base", "refuse_struct_field_added",
        {"lesson.Point: struct size changed from 8 to 12",
         "lesson.Point.z: field added to struct (a struct cannot grow)"}},
