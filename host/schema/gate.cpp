@@ -93,11 +93,21 @@ std::string default_text(const reflection::Field &f) {
   return std::to_string(f.default_integer());
 }
 
+template <class Real>
+bool same_real(Real x, Real y) {
+  return x == y || (std::isnan(x) && std::isnan(y));
+}
+
+// Defaults are numbers in the field's own type: 1 and 1.0 are one float,
+// and an integer is never rounded through a double.
 bool same_default(const reflection::Field &a, const reflection::Field &b) {
   if (a.optional() || b.optional()) return a.optional() == b.optional();
-  if (!is_float(a.type()->base_type())) return a.default_integer() == b.default_integer();
-  const double x = a.default_real(), y = b.default_real();
-  return x == y || (std::isnan(x) && std::isnan(y));
+  switch (a.type()->base_type()) {
+    case reflection::Float:
+      return same_real(static_cast<float>(a.default_real()), static_cast<float>(b.default_real()));
+    case reflection::Double: return same_real(a.default_real(), b.default_real());
+    default: return a.default_integer() == b.default_integer();
+  }
 }
 
 const reflection::EnumVal *value_named(const reflection::Enum &e, const flatbuffers::String &name) {

@@ -15,6 +15,7 @@ const std::vector<Evolution> &accepted_evolutions() {
       {"base", "accept_union_add", {}},
       {"base", "accept_new_types", {}},
       {"base", "accept_default_spelling", {}},
+      {"defaults", "defaults_accept_respelled", {}},
       {"nest", "nest_accept_grown", {}},
       // A table that holds itself: the walk ends.
       {"tree", "tree_grown", {}},
@@ -34,6 +35,8 @@ const std::vector<Evolution> &refused_evolutions() {
       {"base", "refuse_default_int", {"lesson.State.count: default changed from 0 to 5"}},
       {"base", "refuse_default_real", {"lesson.State.ratio: default changed from 0.5 to 0.75"}},
       {"base", "refuse_default_optional", {"lesson.State.limit: default changed from null to 0"}},
+      {"defaults", "defaults_refuse_integer",
+       {"dflt.Settings.exact: default changed from 9007199254740993 to 9007199254740992"}},
       {"base", "refuse_removed_last", {"lesson.State.last: field removed (mark it deprecated instead)"}},
       {"base", "refuse_enum_value_removed", {"lesson.Mode.Stop: value removed (state may hold it)"}},
       {"base", "refuse_enum_value_changed", {"lesson.Mode.Stop: value changed from 2 to 5"}},
