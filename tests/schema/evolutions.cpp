@@ -10,6 +10,8 @@ const std::vector<Evolution> &accepted_evolutions() {
       {"base", "accept_add_field", {}},
       {"base", "accept_deprecate", {}},
       {"base", "accept_rename", {}},
+      {"base", "accept_rename_types", {}},
+      {"base", "accept_rename_root", {}},
       {"base", "accept_enum_add", {}},
       {"base", "accept_enum_rename", {}},
       {"base", "accept_union_add", {}},
@@ -17,6 +19,7 @@ const std::vector<Evolution> &accepted_evolutions() {
       {"base", "accept_default_spelling", {}},
       {"defaults", "defaults_accept_respelled", {}},
       {"nest", "nest_accept_grown", {}},
+      {"nest", "nest_accept_renames", {}},
       // A table that holds itself: the walk ends.
       {"tree", "tree_grown", {}},
   };
@@ -68,6 +71,7 @@ const std::vector<Evolution> &refused_evolutions() {
       // Types below the root, however state reaches them.
       {"base", "refuse_nested_type", {"lesson.Sub.a: type changed from int to long"}},
       {"base", "refuse_union_member_field", {"lesson.Other.n: type changed from int to string"}},
+      {"base", "refuse_renamed_then_changed", {"lesson.Sub.a: type changed from int to long"}},
       {"nest", "nest_refuse_table", {"deep.Holder.items: type changed from [deep.Item] to [deep.Leaf]"}},
       {"nest", "nest_refuse_vector_table", {"deep.Item.id: type changed from uint to int"}},
       {"nest", "nest_refuse_vector_struct",
@@ -76,6 +80,7 @@ const std::vector<Evolution> &refused_evolutions() {
         "deep.Box: struct alignment changed from 4 to 8", "deep.Box.max: offset changed from 8 to 16"}},
       {"nest", "nest_refuse_union_table", {"deep.Leaf.v: type changed from int to long"}},
       {"nest", "nest_refuse_union_enum", {"deep.Kind.Fancy: value removed (state may hold it)"}},
+      {"nest", "nest_refuse_renamed_changed", {"deep.Item.id: type changed from uint to ulong"}},
       {"tree_grown", "tree", {"lesson.Node.label: field removed (mark it deprecated instead)"}},
   };
   return cases;

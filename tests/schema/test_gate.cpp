@@ -44,6 +44,11 @@ TEST_CASE("gate refuses going back to a schema with fewer fields", "[gate]") {
                 "lesson.Sub.c: field removed (mark it deprecated instead)"});
 }
 
+TEST_CASE("gate names types as the stored schema does, renamed or not", "[gate]") {
+  CHECK(gate("accept_rename_types", "refuse_nested_type") ==
+        Strings{"lesson.Part.a: type changed from int to long"});
+}
+
 TEST_CASE("gate: an incompatibility names its table and field apart", "[gate]") {
   const auto problems = check_compatible(load_schema("base"), load_schema("refuse_type_scalar"));
   REQUIRE(problems.size() == 1);
