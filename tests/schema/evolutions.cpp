@@ -18,6 +18,7 @@ const std::vector<Evolution> &accepted_evolutions() {
       {"base", "accept_new_types", {}},
       {"base", "accept_default_spelling", {}},
       {"defaults", "defaults_accept_respelled", {}},
+      {"defaults", "defaults_accept_same_number", {}},
       {"nest", "nest_accept_grown", {}},
       {"nest", "nest_accept_renames", {}},
       // A table that holds itself: the walk ends.

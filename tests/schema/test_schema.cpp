@@ -137,7 +137,8 @@ TEST_CASE("to_json refuses a string that is not UTF-8, which the verifier lets t
 TEST_CASE("new_fields lists added fields, nested ones as dotted paths", "[schema][new_fields]") {
   // `gone` is added already deprecated; `more` is a union, listed without
   // its hidden more_type.
-  CHECK(new_fields(load_schema("base"), load_schema("accept_add_field")) == Strings{"sub.c", "items.c", "extra", "more"});
+  CHECK(new_fields(load_schema("base"), load_schema("accept_add_field")) ==
+        Strings{"sub.c", "items.c", "extra", "more"});
 }
 
 TEST_CASE("new_fields lists new fields of new types", "[schema][new_fields]") {
