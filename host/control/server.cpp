@@ -22,11 +22,17 @@ struct Reply::Slot {
   std::optional<std::string> line;
 };
 
+// What the listening socket and its connections share; it outlives the
+// Server object when connections are still closing.
+struct Listener {
+  Server::Handler handler;
+  std::set<std::shared_ptr<Connection>> connections;
+  bool orphaned = false;  // the server is gone: freed with the last connection
+};
+
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(Server::Handler &handler, std::set<std::shared_ptr<Connection>> &all) : handler_(handler), all_(all) {
-    pipe_.data = this;
-  }
+  explicit Connection(Listener &l) : listener_(l) { pipe_.data = this; }
   uv_pipe_t *pipe() { return &pipe_; }
 
   void start() {
@@ -38,7 +44,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     closing_ = true;
     uv_close(reinterpret_cast<uv_handle_t *>(&pipe_), [](uv_handle_t *h) {
       auto *self = static_cast<Connection *>(h->data);
-      self->all_.erase(self->shared_from_this());  // may free self
+      Listener &l = self->listener_;
+      l.connections.erase(self->shared_from_this());  // frees self
+      if (l.orphaned && l.connections.empty()) delete &l;
     });
   }
 
@@ -53,6 +61,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Answers with an error and hangs up once the answer is out.
   void reject(const std::string &why) {
     write(nlohmann_error(why));
+    hang_up();
+  }
+
+  // Closes once every write queued so far is out.
+  void hang_up() {
+    if (closing_) return;
     auto *req = new uv_shutdown_t{};
     req->data = this;
     if (uv_shutdown(req, reinterpret_cast<uv_stream_t *>(&pipe_), [](uv_shutdown_t *r, int) {
@@ -109,7 +123,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       reply.slot_ = std::make_shared<Reply::Slot>();
       reply.slot_->conn = self->weak_from_this();
       self->pending_.push_back(reply.slot_);
-      self->handler_(line, reply);
+      self->listener_.handler(line, reply);
       if (self->closing_) return;
     }
     self->buffer_.erase(0, start);
@@ -117,8 +131,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       self->reject("request: a line is longer than " + std::to_string(kMaxLineBytes) + " bytes");
   }
 
-  Server::Handler &handler_;
-  std::set<std::shared_ptr<Connection>> &all_;
+  Listener &listener_;
   uv_pipe_t pipe_{};
   bool closing_ = false;
   std::string buffer_, scratch_;
@@ -132,11 +145,6 @@ void Reply::operator()(const std::string &line) const {
 }
 
 namespace {
-
-struct Listener {
-  Server::Handler handler;
-  std::set<std::shared_ptr<Connection>> connections;
-};
 
 Listener &listener_of(uv_pipe_t *p) { return *static_cast<Listener *>(p->data); }
 
@@ -165,7 +173,8 @@ Server::Server(uv_loop_t *loop, std::string path, Handler handler) : loop_(loop)
   }
   pipe_ = new uv_pipe_t{};
   uv_pipe_init(loop_, pipe_, 0);
-  pipe_->data = new Listener{std::move(handler), {}};
+  auto *l = new Listener{std::move(handler), {}, false};
+  pipe_->data = listener_ = l;
   // The socket is created 0600 (no window in which others could connect).
   const mode_t old = ::umask(0177);
   const int rc = uv_pipe_bind(pipe_, path_.c_str());
@@ -180,23 +189,29 @@ Server::Server(uv_loop_t *loop, std::string path, Handler handler) : loop_(loop)
 
 Server::~Server() { close(); }
 
-void Server::close() {
+void Server::stop_listening() {
   if (!pipe_) return;
-  auto &l = listener_of(pipe_);
-  for (const auto &c : std::set<std::shared_ptr<Connection>>(l.connections)) c->close();
-  uv_close(reinterpret_cast<uv_handle_t *>(pipe_), [](uv_handle_t *h) {
-    auto *p = reinterpret_cast<uv_pipe_t *>(h);
-    delete static_cast<Listener *>(p->data);
-    delete p;
-  });
+  uv_close(reinterpret_cast<uv_handle_t *>(pipe_), [](uv_handle_t *h) { delete reinterpret_cast<uv_pipe_t *>(h); });
   pipe_ = nullptr;
   ::unlink(path_.c_str());
+}
+
+void Server::close() {
+  stop_listening();
+  if (!listener_) return;
+  auto *l = static_cast<Listener *>(listener_);
+  for (const auto &c : std::set<std::shared_ptr<Connection>>(l->connections)) c->hang_up();
+  // Connections end in their own close callbacks; the listener record goes
+  // when the last one has (or now, if none is left).
+  l->orphaned = true;
+  if (l->connections.empty()) delete l;
+  listener_ = nullptr;
 }
 
 void Server::on_connection(uv_stream_t *server, int status) {
   if (status != 0) return;
   auto &l = listener_of(reinterpret_cast<uv_pipe_t *>(server));
-  auto conn = std::make_shared<Connection>(l.handler, l.connections);
+  auto conn = std::make_shared<Connection>(l);
   uv_pipe_init(server->loop, conn->pipe(), 0);
   l.connections.insert(conn);
   if (uv_accept(server, reinterpret_cast<uv_stream_t *>(conn->pipe())) != 0) {

@@ -42,7 +42,11 @@ class Server {
   Server(const Server &) = delete;
   Server &operator=(const Server &) = delete;
 
-  // Stops listening, closes every connection and removes the socket file.
+  // Takes no new connections and removes the socket file; connections
+  // already open are still served.
+  void stop_listening();
+  // Stops listening and hangs up on every connection once the replies
+  // already given have been written.
   void close();
   const std::string &path() const { return path_; }
 
@@ -52,6 +56,7 @@ class Server {
   uv_loop_t *loop_;
   std::string path_;
   uv_pipe_t *pipe_ = nullptr;  // freed by its close callback
+  void *listener_ = nullptr;   // the connections; outlives pipe_ until close()
 };
 
 }  // namespace livebot::control

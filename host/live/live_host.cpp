@@ -1,5 +1,6 @@
 #include "live/live_host.hpp"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <uv.h>
 
@@ -89,6 +90,10 @@ struct LiveHost::Impl {
             static_cast<Impl *>(s->data)->shut_down();
           },
           sig == &sigterm ? SIGTERM : SIGINT);
+      // The handlers stay installed until the host is destroyed, so a
+      // second SIGTERM during the drain is not fatal, but they do not keep
+      // the loop running.
+      uv_unref(reinterpret_cast<uv_handle_t *>(sig));
     }
     spdlog::info("serving bot {} {} on {} (store {})", bot->manifest().bot, bot->manifest().version, opts.socket_path,
                  opts.store_path);
@@ -96,6 +101,14 @@ struct LiveHost::Impl {
 
   ~Impl() {
     shut_down();
+    // The drain is done: a late SIGTERM must not turn a clean exit into a
+    // kill, so it stays blocked (pending) from here to the process's end.
+    sigset_t late;
+    sigemptyset(&late);
+    sigaddset(&late, SIGTERM);
+    sigaddset(&late, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &late, nullptr);
+    for (auto *sig : {&sigterm, &sigint}) uv_close(reinterpret_cast<uv_handle_t *>(sig), nullptr);
     uv_run(&loop, UV_RUN_DEFAULT);  // let close callbacks run
     uv_loop_close(&loop);
   }
@@ -204,11 +217,11 @@ struct LiveHost::Impl {
   void shut_down() {
     if (stopping) return;
     stopping = true;
+    if (server) server->stop_listening();
+    run_some(-1);  // everything queued is still served, and answered
     if (server) server->close();
-    run_some(-1);  // everything queued is still served
-    for (uv_handle_t *h : {reinterpret_cast<uv_handle_t *>(&drain), reinterpret_cast<uv_handle_t *>(&ticker),
-                           reinterpret_cast<uv_handle_t *>(&sigterm), reinterpret_cast<uv_handle_t *>(&sigint)})
-      if (!uv_is_closing(h)) uv_close(h, nullptr);
+    for (uv_handle_t *h : {reinterpret_cast<uv_handle_t *>(&drain), reinterpret_cast<uv_handle_t *>(&ticker)})
+      uv_close(h, nullptr);
   }
 };
 
