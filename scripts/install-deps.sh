@@ -11,6 +11,7 @@ packages=(
   libsqlite3-dev sqlite3
   catch2                             # Catch2 v2 single header
   libcli11-dev nlohmann-json3-dev libsimdjson-dev libzip-dev libxxhash-dev
+  libssl-dev                         # SHA-256 for plugin pins (libcrypto)
   libhowardhinnant-date-dev tzdata   # time zones for schedules, from the system zoneinfo
 )
 

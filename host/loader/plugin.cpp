@@ -13,6 +13,7 @@
 #include "common/hash.hpp"
 #include "common/log.hpp"
 #include "loader/elf_check.hpp"
+#include "loader/trust.hpp"
 
 namespace livebot::loader {
 
@@ -51,8 +52,11 @@ Plugin::~Plugin() {
 
 bool Plugin::loaded() const { return lib_ && lib_->lib.is_loaded(); }
 
-std::unique_ptr<Plugin> Plugin::load(const std::string &file, Staging &staging) {
+std::unique_ptr<Plugin> Plugin::load(const std::string &file, Staging &staging, const std::string &sha256) {
+  check_trusted(file);
   const std::string bytes = read_file(file);
+  if (!sha256.empty() && sha256_hex(bytes) != sha256)
+    throw Error(file, "refused: its SHA-256 is " + sha256_hex(bytes) + ", the manifest pins " + sha256);
   check_elf(bytes, file);
 
   std::unique_ptr<Plugin> p(new Plugin(file, staging));

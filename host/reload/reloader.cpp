@@ -116,7 +116,7 @@ Offer Reloader::offer(size_t ms, const std::string &file, int64_t now_ms) {
 
   std::unique_ptr<loader::Plugin> next;
   try {
-    next = loader::Plugin::load(file, staging_);
+    next = loader::Plugin::load(file, staging_, ex_.bot().microservices()[ms].spec.sha256);
     ex_.check_schema(ms, next->schema(), file);
   } catch (const Error &e) {
     if (next) unload(std::move(next));
