@@ -144,8 +144,10 @@ struct LiveHost::Impl {
         ex->flush();
         st->commit();
         ++executions;
+        json generations = json::array();  // which build of each microservice served it
+        for (const auto &m : bot->microservices()) generations.push_back(m.plugin->generation());
         r = {{"ok", true}, {"location", q.req.location}, {"timestamp_ms", q.timestamp_ms},
-             {"failed", ex->last_failures().size()}};
+             {"failed", ex->last_failures().size()}, {"generations", generations}};
       } catch (const std::exception &e) {
         // The store refused the commit: nothing of this execution is kept.
         if (st->in_transaction()) st->rollback();
