@@ -1,7 +1,6 @@
 #include "watch/watcher.hpp"
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <cctype>
@@ -29,7 +28,7 @@ bool is_lld_temp(std::string_view name) {
   return true;
 }
 
-int64_t nanoseconds(const timespec &t) { return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; }
+int64_t to_ns(const timespec &t) { return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; }
 
 // Handles are heap-allocated and freed in their close callback, so the
 // watcher can be destroyed before the loop has run that callback.
@@ -134,7 +133,7 @@ std::optional<DirWatcher::Listing> DirWatcher::scan() const {
   while (const dirent *e = ::readdir(d)) {
     struct stat st;
     if (!wanted(e->d_name) || ::fstatat(::dirfd(d), e->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode)) continue;
-    files[e->d_name] = {st.st_size, nanoseconds(st.st_mtim), nanoseconds(st.st_ctim), st.st_ino};
+    files[e->d_name] = {st.st_size, to_ns(st.st_mtim), to_ns(st.st_ctim), st.st_ino};
   }
   ::closedir(d);
   return files;
@@ -157,9 +156,13 @@ std::optional<std::string> DirWatcher::hash_if_whole(const std::string &name) co
 void DirWatcher::hint(const char *source, const char *name) {
   // A named entry we would never report cannot change what a rescan finds.
   if (name && !wanted(name)) return;
-  spdlog::debug("{}: {} {}, rescan in {} ms", dir_, source, name ? name : "", options_.debounce.count());
-  uv_timer_start(timer_, [](uv_timer_t *t) { owner(t)->rescan(); },
-                 static_cast<uint64_t>(options_.debounce.count()), 0);
+  spdlog::debug("{}: {}{}{}, rescan in {} ms", dir_, source, name ? " " : "", name ? name : "",
+                options_.debounce.count());
+  rescan_in(options_.debounce);
+}
+
+void DirWatcher::rescan_in(std::chrono::milliseconds delay) {
+  uv_timer_start(timer_, [](uv_timer_t *t) { owner(t)->rescan(); }, static_cast<uint64_t>(delay.count()), 0);
 }
 
 // A file is reported when its stat differs from the last report and agrees
@@ -208,9 +211,7 @@ void DirWatcher::rescan() {
     reported_[name] = {*look, std::move(*hash)};
   }
   last_look_ = std::move(unsettled);
-  if (moving)
-    uv_timer_start(timer_, [](uv_timer_t *t) { owner(t)->rescan(); },
-                   static_cast<uint64_t>(options_.settle.count()), 0);
+  if (moving) rescan_in(options_.settle);
 
   if (changes.empty()) return;
   for (const auto &c : changes) spdlog::info("{}: {} {}", c.path, to_string(c.kind), c.hash);

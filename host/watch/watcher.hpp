@@ -113,6 +113,7 @@ class DirWatcher {
   std::string path_of(const std::string &name) const { return dir_ + "/" + name; }
   std::optional<std::string> hash_if_whole(const std::string &name) const;
   void hint(const char *source, const char *name);
+  void rescan_in(std::chrono::milliseconds delay);  // restarts the one timer
   void rescan();
   void poll_files(const Listing &files);
   uv_fs_poll_t *start_poll(const std::string &path);
