@@ -1,12 +1,13 @@
 // Watches one directory for build outputs and reports each new version of a
 // file once (field lessons 3, 5 and 11).
 //
-// Promises: one build is one report, whether the tool writes in place
-// (ld.bfd, gold, cp), unlinks and recreates (install) or renames a temp file
-// into place (lld, cp + mv); two builds in the same second are two reports;
-// a file is reported only once its size, times and inode held still across
-// two looks and the caller's completeness check passed; temp and editor files
-// are never reported; a rewrite with identical bytes is not a change.
+// Promises: one build is one report, whether the tool rewrites the file in
+// place (cp), unlinks and recreates it (ld.bfd, gold, install) or renames a
+// temp file over it (lld, cp + mv); two builds in the same second are two
+// reports; a file is reported only once its size, times and inode held still
+// across two looks and the caller's completeness check passed; temp and
+// editor files are never reported; a rewrite with identical bytes is not a
+// change.
 //
 // How: inotify events (uv_fs_event on the directory, never on the files,
 // whose watches die at the first rename) and uv_fs_poll stats are only
@@ -15,6 +16,10 @@
 // file whose stat moved is hashed once it is stable. Everything runs on the
 // caller's loop thread; scans and hashes are synchronous, which is fine for a
 // directory of a few plugins on a local disk.
+//
+// Limit: gold writes its output through mmap, which raises no event and need
+// not move mtime, so the quiet debounce is what gives it time to finish; the
+// loader's ELF extent check is the backstop.
 #pragma once
 
 #include <uv.h>
