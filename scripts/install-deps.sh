@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   meson ninja-build pkg-config g++ binutils unzip
+  lld                                # the watcher tests link with ld.bfd, gold and lld
   libboost-dev                       # Boost.DLL (header-only)
   flatbuffers-compiler libflatbuffers-dev   # flatc 2.0.8 + headers, pinned together
   libuv1-dev libspdlog-dev libfmt-dev
