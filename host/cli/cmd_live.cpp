@@ -72,7 +72,14 @@ void add_live(CLI::App &app, std::vector<Command> &out) {
     sub->add_option("--probation-seconds", *seconds, "…or this long after it was published")
         ->check(CLI::Range(int64_t{0}, int64_t{86'400}))
         ->capture_default_str();
-    out.push_back({sub, [o, seconds]() {
+    auto no_watch = std::make_shared<bool>(false);
+    sub->add_flag("--no-watch", *no_watch, "Do not watch the plugin files (reload only when told)");
+    sub->add_option("--debounce-ms", o->debounce_ms, "Quiet time after a file event before the plugins are rescanned")
+        ->check(CLI::Range(int64_t{0}, int64_t{60'000}))
+        ->capture_default_str();
+    sub->add_flag("--poll", o->poll_only, "Watch by polling only (file systems without inotify)");
+    out.push_back({sub, [o, seconds, no_watch]() {
+                     o->watch = !*no_watch;
                      o->probation.millis = *seconds * 1000;
                      live::LiveHost host(*o);
                      return host.run();

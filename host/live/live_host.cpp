@@ -7,6 +7,9 @@
 #include <chrono>
 #include <csignal>
 #include <deque>
+#include <filesystem>
+#include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
@@ -14,8 +17,10 @@
 #include "control/server.hpp"
 #include "engine/bot.hpp"
 #include "engine/executor.hpp"
+#include "loader/elf_check.hpp"
 #include "loader/staging.hpp"
 #include "store/store.hpp"
+#include "watch/watcher.hpp"
 
 namespace livebot::live {
 
@@ -51,6 +56,7 @@ struct LiveHost::Impl {
   std::unique_ptr<engine::Executor> ex;
   std::unique_ptr<reload::Reloader> reloader;
   std::unique_ptr<control::Server> server;
+  std::vector<std::unique_ptr<watch::DirWatcher>> watchers;
   uv_idle_t drain{};
   uv_timer_t ticker{};
   uv_signal_t sigterm{}, sigint{};
@@ -95,6 +101,7 @@ struct LiveHost::Impl {
       // the loop running.
       uv_unref(reinterpret_cast<uv_handle_t *>(sig));
     }
+    if (opts.watch) watch_plugins();
     spdlog::info("serving bot {} {} on {} (store {})", bot->manifest().bot, bot->manifest().version, opts.socket_path,
                  opts.store_path);
   }
@@ -161,6 +168,58 @@ struct LiveHost::Impl {
     if (queue.empty()) uv_idle_stop(&drain);
   }
 
+  // One watcher per directory holding plugin files, reporting only those files.
+  void watch_plugins() {
+    std::map<std::string, std::set<std::string>> dirs;
+    for (const auto &m : bot->microservices()) {
+      const std::filesystem::path p(m.spec.plugin);
+      dirs[p.parent_path().string()].insert(p.filename().string());
+    }
+    for (auto &[dir, names] : dirs) {
+      watch::WatchOptions wo;
+      wo.accept = [names](std::string_view n) { return names.count(std::string(n)) > 0; };
+      wo.complete = [](const std::string &path) {
+        try {
+          loader::check_elf_file(path);
+          return true;
+        } catch (const Error &) {
+          return false;
+        }
+      };
+      wo.debounce = std::chrono::milliseconds(opts.debounce_ms);
+      wo.poll_only = opts.poll_only;
+      watchers.push_back(std::make_unique<watch::DirWatcher>(
+          &loop, dir, std::move(wo), [this](const std::vector<watch::Change> &changes) { on_files(changes); }));
+      watchers.back()->start();
+    }
+  }
+
+  void on_files(const std::vector<watch::Change> &changes) {
+    const auto &all = bot->microservices();
+    for (const auto &c : changes)
+      for (size_t i = 0; i < all.size(); ++i) {
+        if (all[i].spec.plugin != c.path) continue;
+        if (c.kind == watch::Change::Kind::Removed) {
+          spdlog::warn("{}: {} is gone; its staged copy keeps serving, and nothing of its memory is lost",
+                       all[i].spec.name, c.path);
+          continue;
+        }
+        offer(i);
+      }
+  }
+
+  // Offers microservice `i`'s plugin file, in a transaction of its own (a
+  // refusal is recorded, a published schema stored).
+  json offer(size_t i) {
+    const auto &m = bot->microservices()[i];
+    st->begin();
+    const auto r = reloader->offer(i, m.spec.plugin, wall_ms());
+    ex->flush();
+    st->commit();
+    static const char *const outcomes[] = {"published", "unchanged", "refused"};
+    return {{"microservice", m.spec.name}, {"outcome", outcomes[static_cast<int>(r.outcome)]}, {"message", r.message}};
+  }
+
   json reload(const std::string &only) {
     json results = json::array();
     const auto &all = bot->microservices();
@@ -169,18 +228,15 @@ struct LiveHost::Impl {
     } catch (const Error &e) {
       return error_reply(e.what());
     }
-    st->begin();
-    for (size_t i = 0; i < all.size(); ++i) {
-      if (!only.empty() && all[i].spec.name != only) continue;
-      const auto offer = reloader->offer(i, all[i].spec.plugin, wall_ms());
-      static const char *const outcomes[] = {"published", "unchanged", "refused"};
-      results.push_back({{"microservice", all[i].spec.name},
-                         {"outcome", outcomes[static_cast<int>(offer.outcome)]},
-                         {"message", offer.message}});
-    }
-    ex->flush();
-    st->commit();
+    for (size_t i = 0; i < all.size(); ++i)
+      if (only.empty() || all[i].spec.name == only) results.push_back(offer(i));
     return {{"ok", true}, {"results", results}};
+  }
+
+  json watched_dirs() const {
+    json dirs = json::array();
+    for (const auto &w : watchers) dirs.push_back(w->dir());
+    return dirs;
   }
 
   json status() {
@@ -213,12 +269,14 @@ struct LiveHost::Impl {
             {"executions", executions},
             {"failed_commits", failed_commits},
             {"microservices", ms},
+            {"watching", watched_dirs()},
             {"mapped_images", reloader->mapped_images()}};
   }
 
   void shut_down() {
     if (stopping) return;
     stopping = true;
+    watchers.clear();
     if (server) server->stop_listening();
     run_some(-1);  // everything queued is still served, and answered
     if (server) server->close();

@@ -6,6 +6,9 @@
 //  - Each input is one execution, committed before its sender is answered;
 //    inputs run in the order they arrived, and inputs that arrive while a
 //    new version is being checked wait and then run on what was published.
+//  - A plugin file that changes on disk is offered to the reloader once its
+//    build is complete (watch/watcher.hpp); one that disappears leaves its
+//    staged copy serving, with a warning.
 //  - SIGTERM or SIGINT: no new connections, every queued input is still
 //    executed and committed, then run() returns 0.
 #pragma once
@@ -24,6 +27,10 @@ struct LiveOptions {
   std::string socket_path = "livebot.sock";
   std::string timezone = "UTC";  // for locations the host has not seen before
   reload::ProbationPolicy probation;
+  // Watching the plugins' directories: a new build is offered on its own.
+  bool watch = true;
+  int64_t debounce_ms = 150;
+  bool poll_only = false;  // file systems without inotify
 };
 
 class LiveHost {
