@@ -27,6 +27,7 @@ int main(int argc, char **argv) {
   add_errors(app, commands);
   add_state(app, commands);
   add_live(app, commands);
+  add_dev(app, commands);
 
   try {
     app.parse(argc, argv);

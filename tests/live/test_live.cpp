@@ -287,3 +287,31 @@ TEST_CASE("the watcher swaps a build renamed in or copied over, and a deleted fi
   CHECK(h.count("home") == ts);
   CHECK_THAT(test::read_file(h.scratch / "err"), Catch::Contains("its staged copy keeps serving"));
 }
+
+TEST_CASE("livebot dev rebuilds on an edit, replays the recording and shows what changed", "[dev]") {
+  TempDir dir;
+  const std::string bot = dir / "bot", src = dir / "src";
+  fs::create_directories(bot);
+  fs::create_directories(src);
+  fs::copy_file(plugins + "/counter_a.so", bot + "/counter.so");
+  test::write_file(bot + "/bot.json",
+                   R"({"bot":"dev-test","version":"1","microservices":{"location":[{"name":"counter","plugin":"counter.so"}]}})");
+  test::write_file(src + "/counter.cpp", "// v1\n");
+  // The "build" drops in a version that fails in every execution.
+  const std::string build = "cp '" + plugins + "/counter_throws.so' '" + bot + "/counter.so.tmp' && mv '" + bot +
+                            "/counter.so.tmp' '" + bot + "/counter.so'";
+  TempDir scratch;
+  const pid_t pid = cli.start({"dev", "--bot", bot, "--recording", LIVEBOT_SAMPLE_RECORDING, "--source", src,
+                               "--build-cmd", build, "--out", dir / "out", "--debounce-ms", "50", "--cycles", "1"},
+                              scratch.path());
+  for (int i = 0; i < 500 && test::read_file(scratch / "out").find("watching") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  test::write_file(src + "/counter.cpp", "// v2\n");
+  const auto r = Cli::wait(pid, scratch.path());
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("changed: " + src + "/counter.cpp"));
+  CHECK_THAT(r.out, Catch::Contains("build succeeded"));
+  CHECK_THAT(r.out, Catch::Contains("counter 1.0.0-a -> 3.0.0-throws"));
+  CHECK_THAT(r.out, Catch::Contains("errors                       0 -> "));
+}
