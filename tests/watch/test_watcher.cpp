@@ -146,7 +146,7 @@ class Harness {
   }
 
   // Runs the loop until `count` reports have arrived in all, or `limit`.
-  bool wait_reports(size_t count, std::chrono::milliseconds limit = 10s) {
+  bool wait_reports(size_t count, std::chrono::milliseconds limit = 30s) {
     return run_until([&] { return reports.size() >= count; }, limit);
   }
   // Runs the loop well past a debounce and a settle, so that a second report
