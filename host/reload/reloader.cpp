@@ -24,6 +24,10 @@ struct Reloader::Slot {
 
 namespace {
 
+// Versions remembered per microservice: a host that swaps all day must not
+// grow with it. The serving and standby ones are always kept.
+constexpr size_t kHistoryKept = 32;
+
 VersionRecord record_of(const loader::Plugin &p, int64_t now_ms, std::string state) {
   VersionRecord r;
   r.version = p.version();
@@ -59,6 +63,17 @@ size_t Reloader::index_of(const std::string &name) const {
 }
 
 Reloader::Slot &Reloader::slot(size_t ms) { return slots_.at(ms); }
+
+void Reloader::remember(Slot &s, VersionRecord rec) {
+  s.history.push_back(std::move(rec));
+  const size_t oldest_needed = s.probation ? std::min(s.active, s.standby) : s.active;
+  size_t drop = 0;
+  while (s.history.size() - drop > kHistoryKept && drop < oldest_needed) ++drop;
+  if (drop == 0) return;
+  s.history.erase(s.history.begin(), s.history.begin() + static_cast<std::ptrdiff_t>(drop));
+  s.active -= drop;
+  s.standby = s.standby >= drop ? s.standby - drop : 0;
+}
 bool Reloader::on_probation(size_t ms) const { return slots_.at(ms).probation; }
 const std::vector<VersionRecord> &Reloader::history(size_t ms) {
   settle(ms);
@@ -95,7 +110,7 @@ Offer Reloader::offer(size_t ms, const std::string &file, int64_t now_ms) {
     r.published_ms = now_ms;
     r.state = "refused";
     r.note = why;
-    s.history.push_back(std::move(r));
+    remember(s, std::move(r));
     ex_.record_failure(ms, "", "", now_ms, "reload", why);
     spdlog::error("reload of {} refused: {}", name, why);
     return Offer{Offer::Outcome::Refused, why};
@@ -135,7 +150,7 @@ Offer Reloader::offer(size_t ms, const std::string &file, int64_t now_ms) {
     s.history[s.active].state = "standby";
     s.standby = s.active;
   }
-  s.history.push_back(std::move(rec));
+  remember(s, std::move(rec));
   s.active = s.history.size() - 1;
   s.probation = true;
   s.probation_until_ms = now_ms + policy_.millis;

@@ -66,8 +66,9 @@ class Reloader {
   void tick(int64_t now_ms);
 
   bool on_probation(size_t ms) const;
-  // Every version microservice `ms` has been offered in this process, oldest
-  // first, refused ones included; counters up to date.
+  // The versions microservice `ms` has been offered in this process (the
+  // last 32, and always the serving and standby ones), oldest first,
+  // refused ones included; counters up to date.
   const std::vector<VersionRecord> &history(size_t ms);
   // Staged images still mapped (at most two per microservice).
   std::vector<std::string> mapped_images() const;
@@ -77,6 +78,7 @@ class Reloader {
   Slot &slot(size_t ms);
   void pass(size_t ms, int64_t now_ms);
   void roll_back(size_t ms, const std::string &why, const engine::Input &in, int64_t now_ms);
+  void remember(Slot &s, VersionRecord rec);
   void settle(size_t ms);  // adds the active version's new counts to its record
   std::string unload(std::unique_ptr<loader::Plugin> p);
 
