@@ -28,7 +28,9 @@ void add_new(CLI::App &app, std::vector<Command> &out) {
   sub->add_option("--device-type", o->device_type,
                   "A device microservice, one instance per device of this type (default: a location microservice)")
       ->check(CLI::Range(int32_t{1}, std::numeric_limits<int32_t>::max()));
-  sub->add_option("--dir", o->dir, "The directory to create NAME in")->capture_default_str()->check(CLI::ExistingDirectory);
+  sub->add_option("--dir", o->dir, "The directory to create NAME in")
+      ->capture_default_str()
+      ->check(CLI::ExistingDirectory);
   out.push_back({sub, [o]() {
                    const auto kind = o->device_type > 0 ? scaffold::Kind::Device : scaffold::Kind::Location;
                    const std::string templates = scaffold::template_dir();
@@ -40,8 +42,8 @@ void add_new(CLI::App &app, std::vector<Command> &out) {
                                      : std::string("location microservice"))
                              << ", from " << templates << '\n';
                    for (const auto &f : files) std::cout << "  " << f << '\n';
-                   std::cout << "build it and run its test:\n"
-                             << "  cd " << project << " && meson setup build && ninja -C build && meson test -C build\n";
+                   std::cout << "build it and run its test:\n  cd " << project
+                             << " && meson setup build && ninja -C build && meson test -C build\n";
                    return kExitOk;
                  }});
 }

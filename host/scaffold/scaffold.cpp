@@ -108,7 +108,8 @@ std::vector<std::string> write_project(const Microservice &ms, const std::string
                                        const std::string &project_dir) {
   if (fs::exists(project_dir)) {
     if (!fs::is_directory(project_dir)) throw Error(project_dir, "exists and is not a directory");
-    if (!fs::is_empty(project_dir)) throw Error(project_dir, "exists and is not empty; livebot new writes a new project");
+    if (!fs::is_empty(project_dir))
+      throw Error(project_dir, "exists and is not empty; livebot new writes a new project");
   }
   const std::vector<std::pair<std::string, std::string>> values = {
       {"@NAME@", ms.name},

@@ -33,8 +33,9 @@ const std::string plugins = LIVEBOT_TEST_PLUGIN_DIR;
 const std::string counter_schemas = livebot::test::source_root + "/tests/plugins/counter/";
 
 const std::vector<std::string> project_files = {
-    "bot.json",  "livebot/meson.build", "meson.build",          "microservice.cpp",          "state.fbs",
-    "state.previous.fbs", "tests/main.cpp", "tests/meson.build", "tests/recording.json", "tests/test_door_watch.cpp"};
+    "bot.json",           "livebot/meson.build", "meson.build",          "microservice.cpp",
+    "state.fbs",          "state.previous.fbs",  "tests/main.cpp",       "tests/meson.build",
+    "tests/recording.json", "tests/test_door_watch.cpp"};
 
 bool contains(const std::string &text, const std::string &part) { return text.find(part) != std::string::npos; }
 
@@ -76,7 +77,8 @@ struct Project {
 
   // The recording the project ships, played through the bot its build left.
   CliResult play(const std::vector<std::string> &args) const {
-    std::vector<std::string> argv = {"playback", "-q", *this / "tests/recording.json", "--bot", *this / "build/livebot"};
+    std::vector<std::string> argv = {"playback", "-q", *this / "tests/recording.json", "--bot",
+                                     *this / "build/livebot"};
     argv.insert(argv.end(), args.begin(), args.end());
     return Cli(installed().livebot()).run(argv);
   }
@@ -89,27 +91,28 @@ const Project &location_project() {
 }
 
 // Every test that builds needs the install and the tools; REQUIREs a project.
-#define REQUIRE_BUILT(project)                    \
-  INFO(output_of(installed().result));            \
-  REQUIRE(installed().result.exit_code == 0);     \
-  REQUIRE(installed().relocatable());             \
-  INFO(output_of((project).created));             \
-  REQUIRE((project).created.exit_code == 0);      \
-  INFO(output_of((project).setup));               \
-  REQUIRE((project).setup.exit_code == 0);        \
-  INFO(output_of((project).built));               \
+#define REQUIRE_BUILT(project)                \
+  INFO(output_of(installed().result));        \
+  REQUIRE(installed().result.exit_code == 0); \
+  REQUIRE(installed().relocatable());         \
+  INFO(output_of((project).created));         \
+  REQUIRE((project).created.exit_code == 0);  \
+  INFO(output_of((project).setup));           \
+  REQUIRE((project).setup.exit_code == 0);    \
+  INFO(output_of((project).built));           \
   REQUIRE((project).built.exit_code == 0)
 
-#define SKIP_WITHOUT_TOOLS()                      \
+#define SKIP_WITHOUT_TOOLS()                           \
   if (const auto why = missing_tool(); !why.empty()) { \
-    WARN("skipped: " << why);                     \
-    return;                                       \
+    WARN("skipped: " << why);                          \
+    return;                                            \
   }
 
 // Rewrites part of a file for one test, and puts the file back after it.
 class Edit {
  public:
-  Edit(std::string path, const std::string &from, const std::string &to) : path_(std::move(path)), original_(read_file(path_)) {
+  Edit(std::string path, const std::string &from, const std::string &to)
+      : path_(std::move(path)), original_(read_file(path_)) {
     std::string text = original_;
     const auto at = text.find(from);
     REQUIRE(at != std::string::npos);
@@ -132,7 +135,7 @@ json state_of(const std::string &store) {
 
 }  // namespace
 
-TEST_CASE("livebot new writes a project that builds against the installed SDK, passes its own test, plays its recording",
+TEST_CASE("livebot new writes a project that builds against the installed SDK, runs its own test, plays its recording",
           "[author]") {
   SKIP_WITHOUT_TOOLS();
   const auto &p = location_project();
@@ -203,8 +206,8 @@ TEST_CASE("the build refuses a state schema that cannot read the stored state, w
   const auto built = p.ninja({"-k", "0"});  // and build the plugin too
   INFO(output_of(built));
   CHECK(built.exit_code != 0);
-  CHECK(contains(output_of(built),
-                 "livebot: ../state.fbs: schema cannot read state written under ../state.previous.fbs: " + line + "\n"));
+  const std::string refusal = "schema cannot read state written under ../state.previous.fbs: " + line;
+  CHECK(contains(output_of(built), "livebot: ../state.fbs: " + refusal + "\n"));
 
   // The host refuses that build on the stored state with the same line.
   auto the_rest = into_store;
@@ -234,8 +237,7 @@ TEST_CASE("the build refuses a plugin built without -fno-gnu-unique, with the lo
 TEST_CASE("livebot new --device-type writes a device microservice that builds and plays its recording", "[author]") {
   SKIP_WITHOUT_TOOLS();
   // Its plugin only: the generated test is the location one's program.
-  const Project p("door_sensor", {"--device-type", "10014"},
-                  {"livebot/door_sensor.so.checked", "livebot/state.gate"});
+  const Project p("door_sensor", {"--device-type", "10014"}, {"livebot/door_sensor.so.checked", "livebot/state.gate"});
   REQUIRE_BUILT(p);
   CHECK(contains(p.created.out, "a device microservice for devices of type 10014"));
   CHECK(contains(read_file(p / "bot.json"), R"("device_types": [10014])"));
@@ -272,7 +274,8 @@ TEST_CASE("livebot new refuses a bad name, and a directory in use, in one line",
   write_file(dir / "door_watch/notes.txt", "mine");
   const auto in_use = cli.run({"new", "microservice", "door_watch", "--dir", dir.path()});
   CHECK(in_use.exit_code == 1);
-  CHECK(in_use.err == "livebot: " + (dir / "door_watch") + ": exists and is not empty; livebot new writes a new project\n");
+  CHECK(in_use.err ==
+        "livebot: " + (dir / "door_watch") + ": exists and is not empty; livebot new writes a new project\n");
   CHECK(std::distance(fs::directory_iterator(dir / "door_watch"), fs::directory_iterator()) == 1);
 
   // An empty directory is taken; run from the build tree, the templates are
