@@ -24,5 +24,8 @@ void add_errors(CLI::App &app, std::vector<Command> &out);
 void add_state(CLI::App &app, std::vector<Command> &out);
 void add_live(CLI::App &app, std::vector<Command> &out);  // run, send, status, reload
 void add_dev(CLI::App &app, std::vector<Command> &out);
+void add_new(CLI::App &app, std::vector<Command> &out);           // new microservice
+void add_gate(CLI::App &app, std::vector<Command> &out);
+void add_check_plugin(CLI::App &app, std::vector<Command> &out);
 
 }  // namespace livebot::cli

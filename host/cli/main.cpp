@@ -28,6 +28,9 @@ int main(int argc, char **argv) {
   add_state(app, commands);
   add_live(app, commands);
   add_dev(app, commands);
+  add_new(app, commands);
+  add_gate(app, commands);
+  add_check_plugin(app, commands);
 
   try {
     app.parse(argc, argv);

@@ -93,8 +93,8 @@ void Executor::check_schema(size_t ms, const schema::BinarySchema &candidate, co
     }
     const auto problems = schema::check_compatible(*stored, candidate);
     if (!problems.empty())
-      throw Error(file, "schema cannot read the stored state of '" + m.spec.name + "': " + problems.front().line() +
-                            (problems.size() > 1 ? " (and " + std::to_string(problems.size() - 1) + " more)" : ""));
+      throw Error(file,
+                  "schema cannot read the stored state of '" + m.spec.name + "': " + schema::refusal_line(problems));
   }
 }
 

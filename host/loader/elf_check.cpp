@@ -88,6 +88,11 @@ std::vector<std::string> gnu_unique_symbols(std::string_view bytes) {
   return out;
 }
 
+std::string gnu_unique_problem(const std::vector<std::string> &symbols) {
+  return "has STB_GNU_UNIQUE symbol '" + symbols.front() + "' (" + num(symbols.size()) +
+         " in all): it will stay mapped after unload, so a reload cannot replace it; build with -fno-gnu-unique";
+}
+
 std::string read_plugin_file(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path, "cannot open plugin file");

@@ -23,5 +23,8 @@ void check_elf_file(const std::string &path);
 // Names of the STB_GNU_UNIQUE symbols the object defines (field lesson 4):
 // glibc never unloads a library that has one. Assumes check_elf passed.
 std::vector<std::string> gnu_unique_symbols(std::string_view bytes);
+// What such symbols mean, as one line for a message about the file
+// ("has STB_GNU_UNIQUE symbol '...' (2 in all): ..."); `symbols` not empty.
+std::string gnu_unique_problem(const std::vector<std::string> &symbols);
 
 }  // namespace livebot::loader

@@ -52,10 +52,7 @@ std::unique_ptr<Plugin> Plugin::load(const std::string &file, Staging &staging, 
   std::unique_ptr<Plugin> p(new Plugin(file, staging));
   p->hash_ = content_hash(bytes);
   p->unique_ = gnu_unique_symbols(bytes);
-  if (!p->unique_.empty())
-    spdlog::warn("{}: has STB_GNU_UNIQUE symbol '{}' ({} in all): it will stay mapped after unload, so a "
-                 "reload cannot replace it; build with -fno-gnu-unique",
-                 file, p->unique_.front(), p->unique_.size());
+  if (!p->unique_.empty()) spdlog::warn("{}: {}", file, gnu_unique_problem(p->unique_));
   auto staged = staging.stage(stem_of(file), bytes, p->hash_);
   p->staged_ = std::move(staged.path);
   p->generation_ = staged.generation;

@@ -342,4 +342,10 @@ std::vector<Incompatibility> check_compatible(const BinarySchema &stored, const 
   return Gate(stored.reflection(), next.reflection()).run();
 }
 
+std::string refusal_line(const std::vector<Incompatibility> &problems) {
+  if (problems.empty()) return "";
+  return problems.front().line() +
+         (problems.size() > 1 ? " (and " + std::to_string(problems.size() - 1) + " more)" : "");
+}
+
 }  // namespace livebot::schema

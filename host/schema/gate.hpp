@@ -23,4 +23,9 @@ struct Incompatibility {
 // Empty when `next` is a compatible evolution of `stored`.
 std::vector<Incompatibility> check_compatible(const BinarySchema &stored, const BinarySchema &next);
 
+// A refusal as one line: the first problem, and how many more there are
+// ("a.State.n: type changed from uint to long (and 2 more)"). The host and
+// `livebot gate` both refuse with it, so a build fails as a reload would.
+std::string refusal_line(const std::vector<Incompatibility> &problems);
+
 }  // namespace livebot::schema

@@ -1,95 +1,32 @@
-// The SDK as an author outside this tree gets it: `meson install` of this
-// build into a scratch destdir, a plugin project of its own built with
-// meson and ninja against that install only (livebot-sdk.pc through
-// PKG_CONFIG_PATH, the installed meson.build), played through the sample
-// recording by the installed `livebot`.
+// The SDK as an author outside this tree gets it (sdk_install.hpp): the
+// install's layout and livebot-sdk.pc, and a plugin project of its own set up
+// by hand with the installed plugin rules (template/livebot/meson.build),
+// built with meson and ninja against that install only, played through the
+// sample recording by the installed `livebot`.
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "integration/cli_runner.hpp"
+#include "integration/sdk_install.hpp"
 #include "playback/recording.hpp"
-#include "support/paths.hpp"
-#include "support/temp_dir.hpp"
 
 using namespace livebot;
 using livebot::test::Cli;
-using livebot::test::CliResult;
-using livebot::test::run_program;
+using livebot::test::installed;
+using livebot::test::missing_tool;
+using livebot::test::output_of;
 using livebot::test::TempDir;
+using livebot::test::trimmed;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
 
-const std::string meson = LIVEBOT_MESON;
-const std::string ninja = LIVEBOT_NINJA;
-const std::string pkg_config = LIVEBOT_PKG_CONFIG;
 const std::string sample = LIVEBOT_SAMPLE_RECORDING;
 const std::string bot_v1 = LIVEBOT_BOT_DIR "/lesson2-v1";
 
 // The flags docs/SDK.md promises a plugin's schema is compiled with.
 const std::string flatc_flags = "--cpp --gen-object-api --gen-name-strings --scoped-enums --bfbs-gen-embed";
-
-// Why this machine cannot run the test, or "".
-std::string missing_tool() {
-  if (meson.empty()) return "meson is not installed";
-  if (ninja.empty()) return "ninja is not installed";
-  if (pkg_config.empty()) return "pkg-config is not installed";
-  return "";
-}
-
-std::string output_of(const CliResult &r) { return r.out + r.err; }
-
-// One install per test run: everything is copied, nothing rebuilt.
-struct Install {
-  TempDir destdir;
-  CliResult result;
-  std::string prefix, bindir, libdir, includedir, datadir;
-
-  Install() {
-    result = run_program({meson, "install", "-C", test::build_root, "--no-rebuild", "--quiet", "--destdir",
-                          destdir.path()});
-    // The configured directories are absolute here; under --destdir they
-    // land below it.
-    prefix = destdir.path() + LIVEBOT_INSTALL_PREFIX;
-    bindir = destdir.path() + LIVEBOT_INSTALL_BINDIR;
-    libdir = destdir.path() + LIVEBOT_INSTALL_LIBDIR;
-    includedir = destdir.path() + LIVEBOT_INSTALL_INCLUDEDIR;
-    datadir = destdir.path() + LIVEBOT_INSTALL_DATADIR;
-  }
-
-  std::string pkgconfig_dir() const { return libdir + "/pkgconfig"; }
-  std::string livebot() const { return bindir + "/livebot"; }
-
-  // pkg-config as an author's build runs it: the installed SDK first.
-  CliResult pkg(const std::vector<std::string> &args) const {
-    std::vector<std::string> argv = {pkg_config};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return run_program(argv, "", {{"PKG_CONFIG_PATH", with_pkgconfig_path()}});
-  }
-
-  std::string with_pkgconfig_path() const {
-    const char *outer = std::getenv("PKG_CONFIG_PATH");
-    return pkgconfig_dir() + (outer && *outer ? std::string(":") + outer : std::string());
-  }
-};
-
-const Install &installed() {
-  static const Install install;
-  return install;
-}
-
-// A build directory configured before pkgconfig.relocatable became a default
-// keeps the absolute prefix; it needs `meson configure -Dpkgconfig.relocatable=true`.
-bool relocatable(const Install &in) {
-  return test::read_file(in.pkgconfig_dir() + "/livebot-sdk.pc").rfind("prefix=${pcfiledir}/", 0) == 0;
-}
-
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
 
 bool has_word(const std::string &line, const std::string &word) {
   return (" " + trimmed(line) + " ").find(" " + word + " ") != std::string::npos;
@@ -136,6 +73,12 @@ class OutOfTree : public livebot::Microservice<lesson2::LocationMemoryT> {
 LIVEBOT_MICROSERVICE(OutOfTree, "out_of_tree", "1.0.0", lesson2::LocationMemoryBinarySchema)
 )";
 
+const char *const project_meson_build = R"(project('my_microservice', 'cpp',
+  default_options: ['cpp_std=c++20', 'warning_level=2', 'werror=true'])
+sdk = dependency('livebot-sdk')
+subdir('livebot')
+)";
+
 const char *const bot_json = R"({
   "bot": "out-of-tree",
   "version": "1.0.0",
@@ -147,7 +90,7 @@ const char *const bot_json = R"({
 
 }  // namespace
 
-TEST_CASE("meson install puts the SDK under the prefix: headers, schema, livebot-sdk.pc, the meson helper",
+TEST_CASE("meson install puts the SDK under the prefix: headers, schema, livebot-sdk.pc, the template",
           "[sdk]") {
   if (const auto why = missing_tool(); !why.empty()) {
     WARN("skipped: " << why);
@@ -161,19 +104,20 @@ TEST_CASE("meson install puts the SDK under the prefix: headers, schema, livebot
   for (const auto *h : {"livebot.h", "sdk.hpp", "livebot_event_generated.h"})
     CHECK(fs::is_regular_file(in.includedir + "/livebot/" + h));
   CHECK(fs::is_regular_file(in.datadir + "/livebot/schemas/livebot_event.fbs"));
-  CHECK(fs::is_regular_file(in.datadir + "/livebot/meson/meson.build"));
+  CHECK(fs::is_regular_file(in.templates() + "/livebot/meson.build"));
   REQUIRE(fs::is_regular_file(in.pkgconfig_dir() + "/livebot-sdk.pc"));
-  REQUIRE(relocatable(in));
+  REQUIRE(in.relocatable());
 
   // Relocatable: the installed .pc is the one found, and it points into the
   // destdir, not at the configured prefix.
   const auto inc = in.pkg({"--variable=includedir", "livebot-sdk"});
   REQUIRE(inc.exit_code == 0);
   CHECK(fs::equivalent(trimmed(inc.out), in.includedir));
-  for (const auto *var : {"schemadir", "mesondir"}) {
+  for (const auto *var : {"schemadir", "templatedir"}) {
     const auto dir = in.pkg({std::string("--variable=") + var, "livebot-sdk"});
     CHECK(fs::is_directory(trimmed(dir.out)));
   }
+  CHECK(fs::equivalent(trimmed(in.pkg({"--variable=livebot", "livebot-sdk"}).out), in.livebot()));
 
   const auto cflags = in.pkg({"--cflags", "livebot-sdk"});
   REQUIRE(cflags.exit_code == 0);
@@ -194,8 +138,8 @@ TEST_CASE("meson install puts the SDK under the prefix: headers, schema, livebot
   CHECK(fs::is_regular_file(trimmed(flatc.out)));
   CHECK(trimmed(in.pkg({"--variable=flatc_flags", "livebot-sdk"}).out) == flatc_flags);
 
-  // The guide shows the installed meson.build as it is.
-  const auto helper = test::read_file(in.datadir + "/livebot/meson/meson.build");
+  // The guide shows the installed plugin rules as they are.
+  const auto helper = test::read_file(in.templates() + "/livebot/meson.build");
   CHECK(!helper.empty());
   CHECK(test::read_file(test::source_root + "/docs/SDK.md").find(helper) != std::string::npos);
 }
@@ -209,24 +153,30 @@ TEST_CASE("a plugin built out of tree against the installed SDK plays the sample
   const auto &in = installed();
   INFO(output_of(in.result));
   REQUIRE(in.result.exit_code == 0);
-  REQUIRE(relocatable(in));
+  REQUIRE(in.relocatable());
 
-  // The author's project: the installed meson.build, a state schema, one class.
+  // The author's project, by hand: a meson.build of its own, the installed
+  // plugin rules, a state schema, one class, a bot.json.
   TempDir project;
-  fs::create_directories(project / "src");
-  fs::copy_file(in.datadir + "/livebot/meson/meson.build", project / "src/meson.build");
+  fs::create_directories(project / "src/livebot");
+  test::write_file(project / "src/meson.build", project_meson_build);
+  fs::copy_file(in.templates() + "/livebot/meson.build", project / "src/livebot/meson.build");
   fs::copy_file(test::source_root + "/plugins/lesson2_memory/v1/state.fbs", project / "src/state.fbs");
   test::write_file(project / "src/microservice.cpp", microservice_cpp);
+  test::write_file(project / "src/bot.json", bot_json);
 
-  const std::vector<std::pair<std::string, std::string>> env = {{"PKG_CONFIG_PATH", in.with_pkgconfig_path()}};
-  const auto setup = run_program({meson, "setup", "build", "src"}, project.path(), env);
+  const auto setup = in.run({test::meson, "setup", "build", "src"}, project.path());
   INFO(output_of(setup));
   REQUIRE(setup.exit_code == 0);
-  const auto build = run_program({ninja, "-C", "build"}, project.path(), env);
+  const auto build = in.run({test::ninja, "-C", "build"}, project.path());
   INFO(output_of(build));
   REQUIRE(build.exit_code == 0);
 
-  const std::string so = project / "build/my_microservice.so";
+  // The build leaves a bot directory: bot.json beside the checked plugin.
+  const std::string bot = project / "build/livebot";
+  const std::string so = bot + "/my_microservice.so";
+  CHECK(fs::is_regular_file(bot + "/bot.json"));
+  CHECK(fs::is_regular_file(bot + "/my_microservice.so.checked"));
   REQUIRE(fs::is_regular_file(so));
   // Built with the SDK's flags, the schema through the SDK's flatc rule, and
   // with no flatbuffers library to load.
@@ -237,14 +187,9 @@ TEST_CASE("a plugin built out of tree against the installed SDK plays the sample
   CHECK(rules.find(flatc_flags) != std::string::npos);
   CHECK(test::read_file(so).find("libflatbuffers") == std::string::npos);
 
-  fs::create_directories(project / "bot");
-  fs::copy_file(so, project / "bot/my_microservice.so");
-  test::write_file(project / "bot/bot.json", bot_json);
-
   // Played by the installed host.
   const Cli livebot(in.livebot());
-  const auto played = livebot.run({"playback", "--json", "-q", sample, "--bot", project / "bot", "--out",
-                                   project / "out"});
+  const auto played = livebot.run({"playback", "--json", "-q", sample, "--bot", bot, "--out", project / "out"});
   INFO(played.err);
   REQUIRE(played.exit_code == 0);
   const auto sum = json::parse(played.out);
