@@ -153,6 +153,12 @@ Location &Executor::location(std::string_view id) {
       std::string name = v.name;
       loc.vars.emplace(std::move(name), VarSlot{std::move(v), false});
     }
+    // Timers of instances not loaded (a microservice this bot does not run)
+    // stay in the store with their owner's state.
+    for (auto &t : store_.load_timers(key))
+      if (std::any_of(loc.instances.begin(), loc.instances.end(),
+                      [&](const Instance &i) { return i.instance_id == t.instance_id; }))
+        loc.timers.emplace(TimerKey{t.instance_id, std::move(t.reference)}, t.due_ms);
   } else {
     loc.fresh = true;
     loc.rec.id = key;
@@ -173,6 +179,60 @@ void Executor::write_variable(livebot_exec &exec, std::string name, std::optiona
   VarSlot &slot = loc.vars[name];
   exec.undo.try_emplace(name, slot);
   slot = VarSlot{std::move(var), true};
+}
+
+void Executor::write_timer(livebot_exec &exec, TimerKey key, std::optional<int64_t> due_ms) {
+  Location &loc = *exec.location;
+  const auto it = loc.timers.find(key);
+  exec.timer_undo.try_emplace(key, it == loc.timers.end() ? std::nullopt : std::optional<int64_t>(it->second));
+  if (due_ms) loc.timers.insert_or_assign(key, *due_ms);
+  else if (it != loc.timers.end()) loc.timers.erase(it);
+  loc.timers_changed.insert(std::move(key));
+}
+
+std::optional<std::pair<TimerKey, int64_t>> Executor::first_timer(const Location &loc) const {
+  const auto position = [&](int64_t id) {
+    return std::find_if(loc.instances.begin(), loc.instances.end(), [&](const Instance &i) { return i.instance_id == id; }) -
+           loc.instances.begin();
+  };
+  const std::pair<const TimerKey, int64_t> *best = nullptr;
+  for (const auto &t : loc.timers) {
+    if (!best || t.second < best->second ||
+        (t.second == best->second && position(t.first.instance_id) < position(best->first.instance_id)))
+      best = &t;
+  }
+  if (!best) return std::nullopt;
+  return *best;
+}
+
+std::optional<int64_t> Executor::next_due(std::string_view id) {
+  const auto t = first_timer(location(id));
+  if (!t) return std::nullopt;
+  return t->second;
+}
+
+bool Executor::run_due(std::string_view id, int64_t now_ms) {
+  Location &loc = location(id);
+  auto t = first_timer(loc);
+  if (!t || t->second > now_ms) return false;
+  loc.timers.erase(t->first);
+  loc.timers_changed.insert(t->first);
+  loc.dirty = true;
+  const bool owned = std::any_of(loc.instances.begin(), loc.instances.end(),
+                                 [&](const Instance &i) { return i.instance_id == t->first.instance_id; });
+  if (!owned || !(bot_.manifest().triggers & kTriggerTimer)) {
+    ++stats_.timers_dropped;
+    return true;
+  }
+  Input in;
+  in.kind = Input::Kind::Timer;
+  in.location = id;
+  in.timestamp_ms = t->second;
+  in.instance_id = t->first.instance_id;
+  in.reference = t->first.reference;
+  execute(in);
+  ++stats_.timer_executions;
+  return true;
 }
 
 void Executor::apply_devices(Location &loc, const Input &in) {
@@ -334,6 +394,10 @@ void Executor::execute(const Input &in) {
         payload = ev::CreateAlert(fbb, dev, at, fbb.CreateVectorOfSortedTables(&ps)).Union();
         break;
       }
+      case LIVEBOT_CB_TIMER:
+        type = ev::Payload::Timer;
+        payload = ev::CreateTimer(fbb, fbb.CreateString(t.input->reference.data(), t.input->reference.size())).Union();
+        break;
       default:
         break;
     }
@@ -412,6 +476,12 @@ void Executor::execute(const Input &in) {
       for (auto &c : calls) invoke(c, LIVEBOT_CB_MODE, t);
       break;
     }
+    case Input::Kind::Timer: {
+      const Trigger t{LIVEBOT_CB_TIMER, nullptr, &in};
+      for (auto &c : calls)
+        if (c.inst->instance_id == in.instance_id) invoke(c, LIVEBOT_CB_TIMER, t);
+      break;
+    }
   }
 
   // Close: keep what succeeded, drop what failed.
@@ -429,6 +499,10 @@ void Executor::execute(const Input &in) {
     }
     if (c.failed) {
       for (auto &[name, old] : c.exec.undo) loc.vars[name] = std::move(old);
+      for (auto &[key, old] : c.exec.timer_undo) {
+        if (old) loc.timers.insert_or_assign(key, *old);
+        else loc.timers.erase(key);
+      }
       continue;
     }
     Instance &inst = *c.inst;
@@ -482,6 +556,13 @@ void Executor::flush() {
       else store_.delete_variable(id, name);
       slot.dirty = false;
     }
+    for (const auto &key : loc.timers_changed) {
+      if (const auto t = loc.timers.find(key); t != loc.timers.end())
+        store_.put_timer(id, {key.instance_id, key.reference, t->second});
+      else
+        store_.delete_timer(id, key.instance_id, key.reference);
+    }
+    loc.timers_changed.clear();
     loc.dirty = false;
   }
   for (const auto &e : pending_errors_) store_.add_error(e);

@@ -43,13 +43,16 @@ struct DeviceInput {
 };
 
 struct Input {
-  enum class Kind { Measurement, Mode, Alert };
+  // Timer inputs are made by run_due from the location's own timers.
+  enum class Kind { Measurement, Mode, Alert, Timer };
   Kind kind = Kind::Measurement;
   std::string_view location;
   int64_t timestamp_ms = 0;
   std::vector<DeviceInput> devices;  // Measurement: one or more; Alert: one
   std::string_view mode;             // Mode
   std::string_view alert_type;       // Alert
+  int64_t instance_id = 0;           // Timer: its owner
+  std::string_view reference;        // Timer
 };
 
 struct Notification {
@@ -62,6 +65,8 @@ struct ExecutorStats {
   int64_t failed_callbacks = 0;
   int64_t notifications = 0;
   int64_t instances_created = 0;
+  int64_t timer_executions = 0;
+  int64_t timers_dropped = 0;  // due, but their owner was gone
 };
 
 // Where plugin log lines go (playback: a file in the output directory).
@@ -80,6 +85,14 @@ class Executor {
   void register_schemas();
 
   void execute(const Input &in);
+
+  // Virtual time. When the location next has something due (a timer),
+  // loading it from the store if it is not cached.
+  std::optional<int64_t> next_due(std::string_view location);
+  // Runs the location's earliest item due at or before `now_ms` as one
+  // execution timestamped with its due time; false if nothing is due. Items
+  // due at one time go in initialize order, then by reference.
+  bool run_due(std::string_view location, int64_t now_ms);
   // Microservices (indices into Bot::microservices()) with a callback that
   // failed in the last execute().
   const std::vector<size_t> &last_failures() const { return last_failures_; }
@@ -133,6 +146,9 @@ class Executor {
   // Saves (or, with nullopt, deletes) a variable, remembering in `exec` what
   // it replaced.
   void write_variable(livebot_exec &exec, std::string name, std::optional<store::VariableRecord> var);
+  // Sets (or, with nullopt, cancels) a timer of `exec`'s instance,
+  // remembering in `exec` what it replaced.
+  void write_timer(livebot_exec &exec, TimerKey key, std::optional<int64_t> due_ms);
   const schema::BinarySchema &schema_of(const Instance &inst) const;
 
  private:
@@ -140,6 +156,8 @@ class Executor {
   Location &location(std::string_view id);
   void apply_devices(Location &loc, const Input &in);
   void sync_instances(Location &loc);
+  // The location's timer due first: earliest, then in initialize order.
+  std::optional<std::pair<TimerKey, int64_t>> first_timer(const Location &loc) const;
   std::vector<std::string> new_fields_for(const Instance &inst);
   void record_error(const Location &loc, const Instance &inst, int64_t ts, int32_t callback,
                     std::string message);

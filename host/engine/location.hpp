@@ -1,12 +1,14 @@
 // A location's memory while the host holds it: its record, its devices, its
-// microservice instances and the variables fetched so far. The store has the
-// committed copy; `dirty` marks what the next flush must write.
+// microservice instances, the variables fetched so far and its timers. The
+// store has the committed copy; `dirty` marks what the next flush must write.
 #pragma once
 
+#include <compare>
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -56,12 +58,21 @@ struct VarSlot {
   bool dirty = false;
 };
 
+// A timer is owned by one instance and named by its reference.
+struct TimerKey {
+  int64_t instance_id = 0;
+  std::string reference;
+  auto operator<=>(const TimerKey &) const = default;
+};
+
 struct Location {
   store::LocationRecord rec;
   bool fresh = false;  // never executed before
   std::map<std::string, DeviceState, std::less<>> devices;
   std::vector<Instance> instances;
   std::unordered_map<std::string, VarSlot> vars;
+  std::map<TimerKey, int64_t> timers;  // due time, ms
+  std::set<TimerKey> timers_changed;   // set or cancelled since the last flush
   bool dirty = false;
 };
 
