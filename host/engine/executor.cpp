@@ -149,6 +149,7 @@ Location &Executor::location(std::string_view id) {
       inst.state = std::move(r.state);
       loc.instances.push_back(std::move(inst));
     }
+    order_instances(loc);  // the store lists them by name
     for (auto &v : store_.load_required_variables(key)) {
       std::string name = v.name;
       loc.vars.emplace(std::move(name), VarSlot{std::move(v), false});
@@ -265,7 +266,6 @@ void Executor::apply_devices(Location &loc, const Input &in) {
 }
 
 void Executor::sync_instances(Location &loc) {
-  const auto &all = bot_.microservices();
   bool added = false;
   const auto ensure = [&](size_t ms, const std::string &device_id) {
     for (const auto &i : loc.instances)
@@ -282,7 +282,11 @@ void Executor::sync_instances(Location &loc) {
   for (const auto &[id, dev] : loc.devices)
     for (const size_t ms : bot_.for_device_type(dev.type)) ensure(ms, id);
   for (const size_t ms : bot_.location_order()) ensure(ms, "");
-  if (!added && !loc.fresh) return;
+  if (added || loc.fresh) order_instances(loc);
+}
+
+void Executor::order_instances(Location &loc) {
+  const auto &all = bot_.microservices();
   // Initialize order: device microservices (by device, then manifest
   // order), then location microservices by priority and name.
   const auto rank = [&](const Instance &i) {

@@ -156,6 +156,7 @@ class Executor {
   Location &location(std::string_view id);
   void apply_devices(Location &loc, const Input &in);
   void sync_instances(Location &loc);
+  void order_instances(Location &loc);
   // The location's timer due first: earliest, then in initialize order.
   std::optional<std::pair<TimerKey, int64_t>> first_timer(const Location &loc) const;
   std::vector<std::string> new_fields_for(const Instance &inst);

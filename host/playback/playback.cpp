@@ -14,6 +14,7 @@
 #include "loader/staging.hpp"
 #include "playback/progress.hpp"
 #include "playback/recording.hpp"
+#include "schedule/due_queue.hpp"
 #include "store/store.hpp"
 
 namespace livebot::playback {
@@ -143,9 +144,39 @@ PlaybackSummary run_playback(const PlaybackOptions &opts) {
   };
 
   int64_t i = sum.start_row;
+  const auto executed = [&] {
+    if (++in_batch < opts.commit_every) return;
+    commit(i);
+    st->begin();
+    in_batch = 0;
+  };
+
+  // Virtual time: what the locations have due (timers), one entry per
+  // location, filled from the store so that a resumed run goes on exactly.
+  schedule::DueQueue due;
+  for (const auto &[loc, at] : st->due_locations()) due.arm(loc, at);
+  const auto rearm = [&](const std::string &loc) {
+    const auto want = ex.next_due(loc);
+    if (want == due.due(loc)) return;
+    if (want) due.arm(loc, *want);
+    else due.disarm(loc);
+  };
+  // Runs everything due at or before `until`, each item its own execution:
+  // earliest first; at one time, by location, then as run_due orders them.
+  const auto run_due_until = [&](int64_t until) {
+    while (const auto t = due.next_due()) {
+      if (*t > until) break;
+      for (const auto &loc : due.pop_due(*t)) {
+        while (ex.run_due(loc, *t)) executed();
+        rearm(loc);
+      }
+    }
+  };
+
   engine::Input in;
   while (i < end) {
     const Row &r = rec.rows[static_cast<size_t>(i)];
+    run_due_until(r.timestamp_ms);
     if (!(mask & trigger_bit(r.trigger))) {
       ++sum.skipped["trigger not in the bot's trigger mask"];
       ++i;
@@ -179,12 +210,9 @@ PlaybackSummary run_playback(const PlaybackOptions &opts) {
         break;
     }
     ex.execute(in);
+    rearm(r.location_id);
     i = next;
-    if (++in_batch >= opts.commit_every) {
-      commit(i);
-      st->begin();
-      in_batch = 0;
-    }
+    executed();
     progress.update(i - sum.start_row);
   }
   commit(i);
@@ -197,6 +225,8 @@ PlaybackSummary run_playback(const PlaybackOptions &opts) {
   sum.rows_played = i - sum.start_row;
   sum.complete = i >= sum.rows_total;
   sum.executions = ex.stats().executions;
+  sum.timer_executions = ex.stats().timer_executions;
+  sum.timers_dropped = ex.stats().timers_dropped;
   sum.notifications = ex.stats().notifications;
   sum.errors = ex.stats().failed_callbacks;
   for (const auto &m : bot->microservices()) {
@@ -239,6 +269,8 @@ json PlaybackSummary::to_json() const {
           {"rows_played", rows_played},
           {"complete", complete},
           {"executions", executions},
+          {"timer_executions", timer_executions},
+          {"timers_dropped", timers_dropped},
           {"skipped", skipped},
           {"microservices", ms},
           {"notifications", notifications},
@@ -267,6 +299,9 @@ std::string PlaybackSummary::to_text() const {
   for (const auto &[reason, n] : skipped) add("skipped    %lld: %s\n", static_cast<long long>(n), reason.c_str());
   add("executions %lld, committed in %lld transactions\n", static_cast<long long>(executions),
       static_cast<long long>(commits));
+  if (timer_executions || timers_dropped)
+    add("  of which timers %lld (dropped: %lld)\n", static_cast<long long>(timer_executions),
+        static_cast<long long>(timers_dropped));
   for (const auto &m : microservices) {
     add("  %s %s: %lld executions, %lld errors\n", m.name.c_str(), m.version.c_str(),
         static_cast<long long>(m.executions), static_cast<long long>(m.errors));

@@ -1,10 +1,14 @@
 // Playback: a recording run through a bot in virtual time, the way the
 // local dev loop and the benchmarks use it.
 //
+// Virtual time: before a row is applied, everything due at or before its
+// time (timers and alarms) runs, each item as its own execution, earliest
+// first. The clock is the recording's: nothing due after its last row runs.
+//
 // Promises: executions are committed in batches together with the row they
 // reached, so a playback killed at any moment resumes (`resume`) at its last
 // commit and ends in the same state as one that was never interrupted: no
-// execution is applied twice or lost.
+// execution is applied twice or lost, nor any timer.
 #pragma once
 
 #include <cstdint>
@@ -39,7 +43,9 @@ struct PlaybackSummary {
   int64_t start_row = 0;     // where this run started (resume)
   int64_t end_row = 0;       // where it stopped
   int64_t rows_played = 0;   // rows applied by this run
-  int64_t executions = 0;
+  int64_t executions = 0;        // every execution, those below included
+  int64_t timer_executions = 0;  // timers and alarms that fired
+  int64_t timers_dropped = 0;    // due, but their owner was gone
   std::map<std::string, int64_t> skipped;  // reason -> rows
   std::vector<MicroserviceSummary> microservices;
   int64_t notifications = 0;

@@ -59,6 +59,8 @@ class Probe : public livebot::Microservice<probe::ProbeStateT> {
     const auto fired = host().load_variable("fired");
     host().save_variable("fired", (fired ? fired->as_string() : std::string()) + PROBE_NAME ":" +
                                       std::string(reference) + ",");
+    // Across locations, in firing order: outputs keep theirs.
+    host().notify("timer:" + std::string(reference), PROBE_NAME);
   }
 
  private:
