@@ -94,6 +94,10 @@ void add_state(CLI::App &app, std::vector<Command> &out) {
                                        {"due", iso_time(t.due_ms)}});
                    }
                    doc["timers"] = timers;
+                   nlohmann::json schedules = nlohmann::json::array();
+                   for (const auto &sch : st->load_schedules(o->location))
+                     schedules.push_back({{"id", sch.id}, {"next_ms", sch.next_ms}, {"next", iso_time(sch.next_ms)}});
+                   doc["schedules"] = schedules;
                    nlohmann::json vars = nlohmann::json::array();
                    for (const auto &v : st->load_variables(o->location)) vars.push_back(variable_json(v));
                    doc["variables"] = vars;
@@ -111,6 +115,9 @@ void add_state(CLI::App &app, std::vector<Command> &out) {
                      std::cout << "  timer " << t["microservice"].get<std::string>()
                                << (t["device"].get<std::string>().empty() ? "" : " [" + t["device"].get<std::string>() + "]")
                                << " '" << t["reference"].get<std::string>() << "' due " << t["due"].get<std::string>()
+                               << '\n';
+                   for (const auto &sch : doc["schedules"])
+                     std::cout << "  schedule " << sch["id"].get<std::string>() << " next " << sch["next"].get<std::string>()
                                << '\n';
                    for (const auto &v : doc["variables"]) std::cout << "  variable " << v.dump() << '\n';
                    return kExitOk;

@@ -10,6 +10,7 @@
 
 #include "common/error.hpp"
 #include "engine/host_api.hpp"
+#include "schedule/zone.hpp"
 #include "schema/gate.hpp"
 
 namespace livebot::engine {
@@ -154,6 +155,15 @@ Location &Executor::location(std::string_view id) {
       std::string name = v.name;
       loc.vars.emplace(std::move(name), VarSlot{std::move(v), false});
     }
+    const auto &specs = bot_.manifest().schedules;
+    for (auto &sch : store_.load_schedules(key)) {
+      if (std::any_of(specs.begin(), specs.end(), [&](const ScheduleSpec &s) { return s.id == sch.id; })) {
+        loc.schedules.emplace(std::move(sch.id), sch.next_ms);
+      } else {  // the manifest no longer names it
+        loc.schedules_changed.insert(std::move(sch.id));
+        loc.dirty = true;
+      }
+    }
     // Timers of instances not loaded (a microservice this bot does not run)
     // stay in the store with their owner's state.
     for (auto &t : store_.load_timers(key))
@@ -191,46 +201,84 @@ void Executor::write_timer(livebot_exec &exec, TimerKey key, std::optional<int64
   loc.timers_changed.insert(std::move(key));
 }
 
-std::optional<std::pair<TimerKey, int64_t>> Executor::first_timer(const Location &loc) const {
+const date::time_zone *Executor::zone_of(Location &loc) {
+  if (!loc.zone) {
+    auto found = schedule::resolve_zone(loc.rec.timezone);
+    if (!found.warning.empty() && warned_zones_.insert(loc.rec.timezone).second)
+      spdlog::warn("location {}: {}", loc.rec.id, found.warning);
+    loc.zone = found.zone;
+  }
+  return loc.zone;
+}
+
+int64_t Executor::utc_offset_ms(Location &loc, int64_t at_ms) { return schedule::utc_offset_ms(zone_of(loc), at_ms); }
+
+void Executor::start_schedules(Location &loc, int64_t now_ms) {
+  for (const auto &s : bot_.manifest().schedules) {
+    if (loc.schedules.count(s.id)) continue;
+    if (const auto next = schedule::next_fire(s.cron, now_ms, zone_of(loc))) {
+      loc.schedules.emplace(s.id, *next);
+      loc.schedules_changed.insert(s.id);
+    }
+  }
+  loc.schedules_started = true;
+}
+
+std::optional<Executor::Due> Executor::first_due(const Location &loc) const {
+  std::optional<Due> best;
+  // Schedules first at one time, by id (the map's order).
+  for (const auto &[id, at] : loc.schedules)
+    if (!best || at < best->at) best = Due{Input::Kind::Schedule, at, {}, id};
   const auto position = [&](int64_t id) {
     return std::find_if(loc.instances.begin(), loc.instances.end(), [&](const Instance &i) { return i.instance_id == id; }) -
            loc.instances.begin();
   };
-  const std::pair<const TimerKey, int64_t> *best = nullptr;
-  for (const auto &t : loc.timers) {
-    if (!best || t.second < best->second ||
-        (t.second == best->second && position(t.first.instance_id) < position(best->first.instance_id)))
-      best = &t;
+  for (const auto &[key, at] : loc.timers) {
+    if (best && (at > best->at || (at == best->at && (best->kind != Input::Kind::Timer ||
+                                                      position(key.instance_id) >= position(best->timer.instance_id)))))
+      continue;
+    best = Due{Input::Kind::Timer, at, key, {}};
   }
-  if (!best) return std::nullopt;
-  return *best;
+  return best;
 }
 
 std::optional<int64_t> Executor::next_due(std::string_view id) {
-  const auto t = first_timer(location(id));
-  if (!t) return std::nullopt;
-  return t->second;
+  const auto due = first_due(location(id));
+  if (!due) return std::nullopt;
+  return due->at;
 }
 
 bool Executor::run_due(std::string_view id, int64_t now_ms) {
   Location &loc = location(id);
-  auto t = first_timer(loc);
-  if (!t || t->second > now_ms) return false;
-  loc.timers.erase(t->first);
-  loc.timers_changed.insert(t->first);
+  const auto due = first_due(loc);
+  if (!due || due->at > now_ms) return false;
   loc.dirty = true;
+  Input in;
+  in.kind = due->kind;
+  in.location = id;
+  in.timestamp_ms = due->at;
+  if (due->kind == Input::Kind::Schedule) {
+    const auto &specs = bot_.manifest().schedules;
+    const auto spec = std::find_if(specs.begin(), specs.end(), [&](const ScheduleSpec &s) { return s.id == due->schedule; });
+    const auto next = schedule::next_fire(spec->cron, due->at, zone_of(loc));
+    if (next) loc.schedules[due->schedule] = *next;
+    else loc.schedules.erase(due->schedule);
+    loc.schedules_changed.insert(due->schedule);
+    in.schedule = due->schedule;
+    execute(in);
+    ++stats_.schedule_executions;
+    return true;
+  }
+  loc.timers.erase(due->timer);
+  loc.timers_changed.insert(due->timer);
   const bool owned = std::any_of(loc.instances.begin(), loc.instances.end(),
-                                 [&](const Instance &i) { return i.instance_id == t->first.instance_id; });
+                                 [&](const Instance &i) { return i.instance_id == due->timer.instance_id; });
   if (!owned || !(bot_.manifest().triggers & kTriggerTimer)) {
     ++stats_.timers_dropped;
     return true;
   }
-  Input in;
-  in.kind = Input::Kind::Timer;
-  in.location = id;
-  in.timestamp_ms = t->second;
-  in.instance_id = t->first.instance_id;
-  in.reference = t->first.reference;
+  in.instance_id = due->timer.instance_id;
+  in.reference = due->timer.reference;
   execute(in);
   ++stats_.timer_executions;
   return true;
@@ -363,6 +411,7 @@ void Executor::add_notification(Notification n) {
 void Executor::execute(const Input &in) {
   last_failures_.clear();
   Location &loc = location(in.location);
+  if (!loc.schedules_started) start_schedules(loc, in.timestamp_ms);
   if (in.kind == Input::Kind::Mode) loc.rec.mode.assign(in.mode);
   apply_devices(loc, in);
   sync_instances(loc);
@@ -401,6 +450,10 @@ void Executor::execute(const Input &in) {
       case LIVEBOT_CB_TIMER:
         type = ev::Payload::Timer;
         payload = ev::CreateTimer(fbb, fbb.CreateString(t.input->reference.data(), t.input->reference.size())).Union();
+        break;
+      case LIVEBOT_CB_SCHEDULE:
+        type = ev::Payload::Schedule;
+        payload = ev::CreateSchedule(fbb, fbb.CreateString(t.input->schedule.data(), t.input->schedule.size())).Union();
         break;
       default:
         break;
@@ -486,6 +539,11 @@ void Executor::execute(const Input &in) {
         if (c.inst->instance_id == in.instance_id) invoke(c, LIVEBOT_CB_TIMER, t);
       break;
     }
+    case Input::Kind::Schedule: {
+      const Trigger t{LIVEBOT_CB_SCHEDULE, nullptr, &in};
+      for (auto &c : calls) invoke(c, LIVEBOT_CB_SCHEDULE, t);
+      break;
+    }
   }
 
   // Close: keep what succeeded, drop what failed.
@@ -567,6 +625,13 @@ void Executor::flush() {
         store_.delete_timer(id, key.instance_id, key.reference);
     }
     loc.timers_changed.clear();
+    for (const auto &sid : loc.schedules_changed) {
+      if (const auto sch = loc.schedules.find(sid); sch != loc.schedules.end())
+        store_.put_schedule(id, {sid, sch->second});
+      else
+        store_.delete_schedule(id, sid);
+    }
+    loc.schedules_changed.clear();
     loc.dirty = false;
   }
   for (const auto &e : pending_errors_) store_.add_error(e);

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -43,8 +44,8 @@ struct DeviceInput {
 };
 
 struct Input {
-  // Timer inputs are made by run_due from the location's own timers.
-  enum class Kind { Measurement, Mode, Alert, Timer };
+  // Timer and Schedule inputs are made by run_due from the location's own.
+  enum class Kind { Measurement, Mode, Alert, Timer, Schedule };
   Kind kind = Kind::Measurement;
   std::string_view location;
   int64_t timestamp_ms = 0;
@@ -53,6 +54,7 @@ struct Input {
   std::string_view alert_type;       // Alert
   int64_t instance_id = 0;           // Timer: its owner
   std::string_view reference;        // Timer
+  std::string_view schedule;         // Schedule: its id
 };
 
 struct Notification {
@@ -67,6 +69,7 @@ struct ExecutorStats {
   int64_t instances_created = 0;
   int64_t timer_executions = 0;
   int64_t timers_dropped = 0;  // due, but their owner was gone
+  int64_t schedule_executions = 0;
 };
 
 // Where plugin log lines go (playback: a file in the output directory).
@@ -86,12 +89,13 @@ class Executor {
 
   void execute(const Input &in);
 
-  // Virtual time. When the location next has something due (a timer),
-  // loading it from the store if it is not cached.
+  // Virtual time. When the location next has something due (a timer or a
+  // schedule), loading it from the store if it is not cached.
   std::optional<int64_t> next_due(std::string_view location);
   // Runs the location's earliest item due at or before `now_ms` as one
   // execution timestamped with its due time; false if nothing is due. Items
-  // due at one time go in initialize order, then by reference.
+  // due at one time go: schedules by id, then timers in initialize order
+  // and by reference.
   bool run_due(std::string_view location, int64_t now_ms);
   // Microservices (indices into Bot::microservices()) with a callback that
   // failed in the last execute().
@@ -150,6 +154,8 @@ class Executor {
   // remembering in `exec` what it replaced.
   void write_timer(livebot_exec &exec, TimerKey key, std::optional<int64_t> due_ms);
   const schema::BinarySchema &schema_of(const Instance &inst) const;
+  // The location's offset from UTC at an instant (unknown zones: UTC).
+  int64_t utc_offset_ms(Location &loc, int64_t at_ms);
 
  private:
   struct Call;
@@ -157,8 +163,18 @@ class Executor {
   void apply_devices(Location &loc, const Input &in);
   void sync_instances(Location &loc);
   void order_instances(Location &loc);
-  // The location's timer due first: earliest, then in initialize order.
-  std::optional<std::pair<TimerKey, int64_t>> first_timer(const Location &loc) const;
+  // What a location has due first, in run_due's order.
+  struct Due {
+    Input::Kind kind;
+    int64_t at;
+    TimerKey timer;        // Timer
+    std::string schedule;  // Schedule
+  };
+  std::optional<Due> first_due(const Location &loc) const;
+  // Starts the schedules the location lacks: first firing after `now_ms`.
+  // Once per location held (those the manifest dropped go at load).
+  void start_schedules(Location &loc, int64_t now_ms);
+  const date::time_zone *zone_of(Location &loc);
   std::vector<std::string> new_fields_for(const Instance &inst);
   void record_error(const Location &loc, const Instance &inst, int64_t ts, int32_t callback,
                     std::string message);
@@ -173,6 +189,7 @@ class Executor {
   std::vector<std::pair<std::string, std::string>> pending_schemas_;  // hash, bytes
   std::vector<size_t> last_failures_;
   std::vector<Notification> pending_outputs_;
+  std::set<std::string, std::less<>> warned_zones_;
   ExecutorStats stats_;
   PluginLogSink log_sink_ = nullptr;
   void *log_ctx_ = nullptr;

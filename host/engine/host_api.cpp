@@ -183,6 +183,12 @@ int32_t api_cancel_timer(livebot_exec *x, const char *reference, size_t len) {
   return LIVEBOT_OK;
 }
 
+int32_t api_utc_offset_ms(livebot_exec *x, int64_t at_ms, int64_t *offset_ms) {
+  if (!offset_ms) return refuse(x, LIVEBOT_BAD_INPUT, "nowhere to put the offset");
+  *offset_ms = x->executor->utc_offset_ms(*x->location, at_ms);
+  return LIVEBOT_OK;
+}
+
 const livebot_host_api kHostApi = {
     LIVEBOT_ABI_VERSION,
     sizeof(livebot_host_api),
@@ -200,6 +206,7 @@ const livebot_host_api kHostApi = {
     api_set_alarm,
     api_timer_due,
     api_cancel_timer,
+    api_utc_offset_ms,
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 // A location's memory while the host holds it: its record, its devices, its
-// microservice instances, the variables fetched so far and its timers. The
-// store has the committed copy; `dirty` marks what the next flush must write.
+// microservice instances, the variables fetched so far, its timers and when
+// its schedules fire next. The store has the committed copy; `dirty` marks
+// what the next flush must write.
 #pragma once
 
 #include <compare>
@@ -15,6 +16,10 @@
 #include <vector>
 
 #include "store/store.hpp"
+
+namespace date {
+class time_zone;
+}
 
 namespace livebot::engine {
 
@@ -73,6 +78,10 @@ struct Location {
   std::unordered_map<std::string, VarSlot> vars;
   std::map<TimerKey, int64_t> timers;  // due time, ms
   std::set<TimerKey> timers_changed;   // set or cancelled since the last flush
+  std::map<std::string, int64_t, std::less<>> schedules;  // id -> next firing, ms
+  std::set<std::string> schedules_changed;
+  bool schedules_started = false;         // every listed one has a firing
+  const date::time_zone *zone = nullptr;  // rec.timezone, once looked up
   bool dirty = false;
 };
 

@@ -151,7 +151,7 @@ PlaybackSummary run_playback(const PlaybackOptions &opts) {
     in_batch = 0;
   };
 
-  // Virtual time: what the locations have due (timers), one entry per
+  // Virtual time: what the locations have due, one entry per
   // location, filled from the store so that a resumed run goes on exactly.
   schedule::DueQueue due;
   for (const auto &[loc, at] : st->due_locations()) due.arm(loc, at);
@@ -227,6 +227,7 @@ PlaybackSummary run_playback(const PlaybackOptions &opts) {
   sum.executions = ex.stats().executions;
   sum.timer_executions = ex.stats().timer_executions;
   sum.timers_dropped = ex.stats().timers_dropped;
+  sum.schedule_executions = ex.stats().schedule_executions;
   sum.notifications = ex.stats().notifications;
   sum.errors = ex.stats().failed_callbacks;
   for (const auto &m : bot->microservices()) {
@@ -271,6 +272,7 @@ json PlaybackSummary::to_json() const {
           {"executions", executions},
           {"timer_executions", timer_executions},
           {"timers_dropped", timers_dropped},
+          {"schedule_executions", schedule_executions},
           {"skipped", skipped},
           {"microservices", ms},
           {"notifications", notifications},
@@ -299,9 +301,9 @@ std::string PlaybackSummary::to_text() const {
   for (const auto &[reason, n] : skipped) add("skipped    %lld: %s\n", static_cast<long long>(n), reason.c_str());
   add("executions %lld, committed in %lld transactions\n", static_cast<long long>(executions),
       static_cast<long long>(commits));
-  if (timer_executions || timers_dropped)
-    add("  of which timers %lld (dropped: %lld)\n", static_cast<long long>(timer_executions),
-        static_cast<long long>(timers_dropped));
+  if (timer_executions || timers_dropped || schedule_executions)
+    add("  of which timers %lld (dropped: %lld), schedules %lld\n", static_cast<long long>(timer_executions),
+        static_cast<long long>(timers_dropped), static_cast<long long>(schedule_executions));
   for (const auto &m : microservices) {
     add("  %s %s: %lld executions, %lld errors\n", m.name.c_str(), m.version.c_str(),
         static_cast<long long>(m.executions), static_cast<long long>(m.errors));

@@ -2,8 +2,10 @@
 // local dev loop and the benchmarks use it.
 //
 // Virtual time: before a row is applied, everything due at or before its
-// time (timers and alarms) runs, each item as its own execution, earliest
-// first. The clock is the recording's: nothing due after its last row runs.
+// time (timers, alarms, schedules) runs, each item as its own execution,
+// earliest first. A location's schedules start at its first execution, in
+// its time zone (location_info's). The clock is the recording's: nothing due
+// after its last row runs.
 //
 // Promises: executions are committed in batches together with the row they
 // reached, so a playback killed at any moment resumes (`resume`) at its last
@@ -46,6 +48,7 @@ struct PlaybackSummary {
   int64_t executions = 0;        // every execution, those below included
   int64_t timer_executions = 0;  // timers and alarms that fired
   int64_t timers_dropped = 0;    // due, but their owner was gone
+  int64_t schedule_executions = 0;
   std::map<std::string, int64_t> skipped;  // reason -> rows
   std::vector<MicroserviceSummary> microservices;
   int64_t notifications = 0;

@@ -136,6 +136,14 @@ CREATE TABLE timers (
 ) STRICT, WITHOUT ROWID;
 -- Deleting an instance looks its timers up by owner.
 CREATE INDEX timers_by_instance ON timers (instance_id);
+
+CREATE TABLE schedules (
+  -- When each of a location's schedules (bot.json) fires next.
+  location TEXT NOT NULL REFERENCES locations (id) DEFERRABLE INITIALLY DEFERRED,
+  id TEXT NOT NULL,
+  next_ms INTEGER NOT NULL,
+  PRIMARY KEY (location, id)
+) STRICT, WITHOUT ROWID;
 )sql",
 };
 static_assert(std::size(kUpgrades) == kSchemaVersion - 1, "one upgrade per schema version after the first");
@@ -580,6 +588,22 @@ class SqliteStore final : public Store {
     write(st_.delete_timer, "delete_timer").text(location).integer(instance_id).text(reference).run();
   }
 
+  std::vector<ScheduleRecord> load_schedules(const std::string &location) override {
+    Query q = query(st_.load_schedules, "load_schedules");
+    q.text(location);
+    std::vector<ScheduleRecord> out;
+    while (q.row()) out.push_back({q.text_at(0), q.integer_at(1)});
+    return out;
+  }
+
+  void put_schedule(const std::string &location, const ScheduleRecord &schedule) override {
+    write(st_.put_schedule, "put_schedule").text(location).text(schedule.id).integer(schedule.next_ms).run();
+  }
+
+  void delete_schedule(const std::string &location, const std::string &id) override {
+    write(st_.delete_schedule, "delete_schedule").text(location).text(id).run();
+  }
+
   std::vector<std::pair<std::string, int64_t>> due_locations() override {
     Query q = query(st_.due_locations, "due_locations");
     std::vector<std::pair<std::string, int64_t>> out;
@@ -752,7 +776,14 @@ class SqliteStore final : public Store {
         p("INSERT INTO timers (location, instance_id, reference, due_ms) VALUES (?, ?, ?, ?) "
           "ON CONFLICT (location, instance_id, reference) DO UPDATE SET due_ms = excluded.due_ms");
     st_.delete_timer = p("DELETE FROM timers WHERE location = ? AND instance_id = ? AND reference = ?");
-    st_.due_locations = p("SELECT location, min(due_ms) FROM timers GROUP BY location ORDER BY location");
+    st_.load_schedules = p("SELECT id, next_ms FROM schedules WHERE location = ? ORDER BY id");
+    st_.put_schedule =
+        p("INSERT INTO schedules (location, id, next_ms) VALUES (?, ?, ?) "
+          "ON CONFLICT (location, id) DO UPDATE SET next_ms = excluded.next_ms");
+    st_.delete_schedule = p("DELETE FROM schedules WHERE location = ? AND id = ?");
+    st_.due_locations =
+        p("SELECT location, min(at) FROM (SELECT location, due_ms AS at FROM timers "
+          "UNION ALL SELECT location, next_ms FROM schedules) GROUP BY location ORDER BY location");
     st_.put_schema =
         p("INSERT INTO schemas (hash, bfbs) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING");
     st_.load_schema = p("SELECT bfbs FROM schemas WHERE hash = ?");
@@ -789,7 +820,7 @@ class SqliteStore final : public Store {
     Stmt allocate_instance_id;
     Stmt load_devices, put_device, delete_device;
     Stmt load_required_variables, load_variables, load_variable, put_variable, delete_variable;
-    Stmt load_timers, put_timer, delete_timer, due_locations;
+    Stmt load_timers, put_timer, delete_timer, load_schedules, put_schedule, delete_schedule, due_locations;
     Stmt put_schema, load_schema;
     Stmt load_cursor, put_cursor;
     Stmt add_error, list_errors, list_errors_of_bot;

@@ -71,6 +71,12 @@ struct TimerRecord {
   int64_t due_ms = 0;
 };
 
+// When one of a location's schedules fires next.
+struct ScheduleRecord {
+  std::string id;  // its name in bot.json
+  int64_t next_ms = 0;
+};
+
 // A side effect a plugin produced (a notification, for now).
 struct OutputRecord {
   int64_t id = 0;  // assigned by the store, increasing
@@ -126,8 +132,12 @@ class Store {
   virtual std::vector<TimerRecord> load_timers(const std::string &location) = 0;
   virtual void put_timer(const std::string &location, const TimerRecord &timer) = 0;
   virtual void delete_timer(const std::string &location, int64_t instance_id, const std::string &reference) = 0;
-  // Every location with something due, with its earliest due time, by
-  // location id: what a host's wake-up queue starts from.
+  // Schedules.
+  virtual std::vector<ScheduleRecord> load_schedules(const std::string &location) = 0;
+  virtual void put_schedule(const std::string &location, const ScheduleRecord &schedule) = 0;
+  virtual void delete_schedule(const std::string &location, const std::string &id) = 0;
+  // Every location with something due (a timer or a schedule), with its
+  // earliest due time, by location id: what a host's wake-up queue starts from.
   virtual std::vector<std::pair<std::string, int64_t>> due_locations() = 0;
 
   // Binary schemas, by content hash. put_schema is idempotent.

@@ -46,6 +46,9 @@ struct CountingStore : store::Store {
   std::vector<store::TimerRecord> load_timers(const std::string &a) override { return inner->load_timers(a); }
   void put_timer(const std::string &a, const store::TimerRecord &b) override { return inner->put_timer(a, b); }
   void delete_timer(const std::string &a, int64_t b, const std::string &c) override { return inner->delete_timer(a, b, c); }
+  std::vector<store::ScheduleRecord> load_schedules(const std::string &a) override { return inner->load_schedules(a); }
+  void put_schedule(const std::string &a, const store::ScheduleRecord &b) override { return inner->put_schedule(a, b); }
+  void delete_schedule(const std::string &a, const std::string &b) override { return inner->delete_schedule(a, b); }
   std::vector<std::pair<std::string, int64_t>> due_locations() override { return inner->due_locations(); }
   void put_schema(const std::string &a, const std::string &b) override { return inner->put_schema(a, b); }
   std::optional<std::string> load_schema(const std::string &a) override { return inner->load_schema(a); }

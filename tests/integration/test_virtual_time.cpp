@@ -1,7 +1,8 @@
 // Playback in virtual time, with the probe plugins on small recordings made
 // here: what is due runs before the row that passes its time, each item as
-// its own execution, in due order across locations; nothing runs past the
-// recording's last row; a run stopped and resumed ends as one that was not.
+// its own execution, in due order across locations; schedules start with a
+// location's first row; nothing runs past the recording's last row; a run
+// stopped and resumed ends as one that was not.
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -129,4 +130,28 @@ TEST_CASE("a playback stopped between a timer's setting and its firing resumes t
     REQUIRE(a.size() == b.size());
     for (size_t i = 0; i < a.size(); ++i) CHECK(a[i] == b[i]);
   }
+}
+
+TEST_CASE("a location's schedules fire from its first row onward, to the recording's end", "[playback][schedules]") {
+  TempDir dir;
+  const auto bot = probe_bot(dir, {{"triggers", 1 | 2 | 8 | 64}, {"schedules", {{"TICK", "0 * * * * ?"}}}});
+  const auto rec = recording(dir, json::array({ask("home", 1000, "x", "1"), ask("cabin", 150000, "x", "1"),
+                                               mode_row("home", 300000, "AWAY")}));
+  const auto sum = play({rec, "--bot", bot, "--out", dir / "out"});
+  // Every minute: home from 1000 to 300000 (five), cabin from 150000 (three).
+  CHECK(sum["schedule_executions"] == 8);
+  const auto ticks = [&](const std::string &loc) {
+    std::vector<std::string> got;
+    const auto probe = instance(stored_state(sum["store"], loc), "probe_a");
+    for (const auto &h : probe["heard"])
+      if (h.get<std::string>().rfind("schedule:", 0) == 0) got.push_back(h);
+    return got;
+  };
+  CHECK(ticks("home") == std::vector<std::string>{"schedule:TICK@60000", "schedule:TICK@120000", "schedule:TICK@180000",
+                                                  "schedule:TICK@240000", "schedule:TICK@300000"});
+  CHECK(ticks("cabin") ==
+        std::vector<std::string>{"schedule:TICK@180000", "schedule:TICK@240000", "schedule:TICK@300000"});
+  // The one at 300000 came before the row at 300000.
+  const auto heard = instance(stored_state(sum["store"], "home"), "probe_a")["heard"];
+  CHECK(heard.back() == "mode:AWAY");
 }

@@ -41,6 +41,7 @@ class Probe : public livebot::Microservice<probe::ProbeStateT> {
     if (const auto a = addressed(d, "alarm")) host().set_alarm(a->number, a->reference);
     if (const auto a = addressed(d, "cancel"))
       hear("cancel:" + a->reference + ":" + (host().cancel_timers(a->reference) ? "yes" : "no"));
+    if (d.is_updated("midnight")) hear("midnight:" + std::to_string(host().next_local_midnight_ms(timestamp_ms())));
     if (const auto a = addressed(d, "due")) {
       const auto due = host().timer_due(a->reference);
       hear("due:" + a->reference + ":" + (due ? std::to_string(*due) : "none"));
@@ -52,6 +53,9 @@ class Probe : public livebot::Microservice<probe::ProbeStateT> {
       hear("history:" + std::to_string(samples.size()) + ":" + (samples.empty() ? "" : samples.back().second));
     }
     if (const auto n = d.param("notify"); n && d.is_updated("notify")) host().notify(*n, "from " PROBE_NAME);
+  }
+  void schedule_fired(std::string_view id) override {
+    hear("schedule:" + std::string(id) + "@" + std::to_string(timestamp_ms()));
   }
   void timer_fired(std::string_view reference) override {
     hear("timer:" + std::string(reference) + "@" + std::to_string(timestamp_ms()));

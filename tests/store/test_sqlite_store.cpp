@@ -282,6 +282,27 @@ TEST_CASE("timers: one per instance and reference, gone with their instance", "[
   store->commit();
 }
 
+TEST_CASE("schedules: when each fires next, per location, counted in what is due", "[store][schedules]") {
+  TempDir tmp;
+  auto store = open_sqlite_store(tmp.file());
+  store->begin();
+  store->put_location(location("home"));
+  store->put_instance("home", instance("alarm", "", 8, "s"));
+  store->put_timer("home", {8, "midnight", 9000});
+  store->put_schedule("home", {"MIDNIGHT", 8000});
+  store->put_schedule("home", {"HOUR", 3000});
+  store->put_schedule("home", {"HOUR", 3600});  // replaces
+  const auto schedules = store->load_schedules("home");
+  REQUIRE(schedules.size() == 2);
+  CHECK(schedules[0].id == "HOUR");
+  CHECK(schedules[0].next_ms == 3600);
+  CHECK(schedules[1].id == "MIDNIGHT");
+  CHECK(store->due_locations() == std::vector<std::pair<std::string, int64_t>>{{"home", 3600}});
+  store->delete_schedule("home", "HOUR");
+  CHECK(store->due_locations() == std::vector<std::pair<std::string, int64_t>>{{"home", 8000}});
+  store->commit();
+}
+
 TEST_CASE("a store of schema version 1 is upgraded when opened for writing, refused read-only", "[store]") {
   TempDir tmp;
   const std::string path = tmp.file();
@@ -293,7 +314,7 @@ TEST_CASE("a store of schema version 1 is upgraded when opened for writing, refu
     store->commit();
   }
   // What version 1 was: this schema without the tables version 2 added.
-  raw_sql(path, "DROP TABLE timers; PRAGMA user_version = 1");
+  raw_sql(path, "DROP TABLE timers; DROP TABLE schedules; PRAGMA user_version = 1");
   const std::string v1 = read_bytes(path);
   CHECK_THROWS_WITH(open_sqlite_store(path, {.read_only = true}),
                     path + ": store schema version 1 predates this livebot's (2); open it for writing once "

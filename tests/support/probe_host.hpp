@@ -50,11 +50,13 @@ struct Host {
   std::unique_ptr<store::Store> st;
   std::unique_ptr<engine::Executor> ex;
 
-  Host(const std::string &bot_dir, const std::string &store_path)
-      : Host(bot_dir, store::open_sqlite_store(store_path)) {}
-  Host(const std::string &bot_dir, std::unique_ptr<store::Store> store) : st(std::move(store)) {
+  // New locations get `timezone`.
+  Host(const std::string &bot_dir, const std::string &store_path, const std::string &timezone = "UTC")
+      : Host(bot_dir, store::open_sqlite_store(store_path), timezone) {}
+  Host(const std::string &bot_dir, std::unique_ptr<store::Store> store, const std::string &timezone = "UTC")
+      : st(std::move(store)) {
     bot = engine::Bot::load(engine::load_manifest(bot_dir), staging);
-    ex = std::make_unique<engine::Executor>(*st, *bot, "UTC");
+    ex = std::make_unique<engine::Executor>(*st, *bot, timezone);
     st->begin();
     ex->register_schemas();
     st->commit();

@@ -165,6 +165,11 @@ typedef struct livebot_host_api {
   /* LIVEBOT_OK if one was cancelled, LIVEBOT_NOT_FOUND if none was set. */
   int32_t (*cancel_timer)(livebot_exec *exec, const char *reference,
                           size_t reference_len);
+
+  /* The location's offset from UTC at `at_ms`, in ms (local time = UTC +
+   * offset), from its time zone; UTC for a zone the host does not know. */
+  int32_t (*utc_offset_ms)(livebot_exec *exec, int64_t at_ms,
+                           int64_t *offset_ms);
 } livebot_host_api;
 
 /* Whether a host table has `member`: hosts older than the plugin's headers

@@ -244,6 +244,23 @@ class Host {
     return true;
   }
 
+  // The location's offset from UTC at an instant: local = UTC + offset.
+  int64_t utc_offset_ms(int64_t at_ms) const {
+    need(LIVEBOT_HOST_OFFERS(api_, utc_offset_ms), "utc_offset_ms");
+    int64_t offset = 0;
+    check(api_->utc_offset_ms(exec_, at_ms, &offset), "utc_offset_ms", {});
+    return offset;
+  }
+  // The first local midnight after `at_ms`, in UTC ms.
+  int64_t next_local_midnight_ms(int64_t at_ms) const {
+    constexpr int64_t day = 24 * 3600 * 1000;
+    const int64_t local = at_ms + utc_offset_ms(at_ms);
+    const int64_t midnight = (local / day - (local % day < 0 ? 1 : 0) + 1) * day;  // local wall time
+    // The offset at midnight may differ from now's (a clock change between).
+    const int64_t guess = midnight - utc_offset_ms(at_ms);
+    return midnight - utc_offset_ms(guess);
+  }
+
   const livebot_host_api *api() const { return api_; }
   livebot_exec *exec() const { return exec_; }
 
