@@ -156,6 +156,9 @@ Location &Executor::location(std::string_view id) {
       loc.vars.emplace(std::move(name), VarSlot{std::move(v), false});
     }
     const auto &specs = bot_.manifest().schedules;
+    for (auto &m : store_.load_datastreams(key))
+      loc.streams.push_back({m.seq, m.due_ms, std::move(m.address), std::move(m.content)});
+    if (!loc.streams.empty()) loc.next_stream_seq = loc.streams.back().seq + 1;
     for (auto &sch : store_.load_schedules(key)) {
       if (std::any_of(specs.begin(), specs.end(), [&](const ScheduleSpec &s) { return s.id == sch.id; })) {
         loc.schedules.emplace(std::move(sch.id), sch.next_ms);
@@ -226,7 +229,8 @@ void Executor::start_schedules(Location &loc, int64_t now_ms) {
 
 std::optional<Executor::Due> Executor::first_due(const Location &loc) const {
   std::optional<Due> best;
-  // Schedules first at one time, by id (the map's order).
+  // At one time: data streams, schedules by id (the map's order), timers.
+  if (!loc.streams.empty()) best = Due{Input::Kind::DataStream, loc.streams.front().due_ms, {}, {}};
   for (const auto &[id, at] : loc.schedules)
     if (!best || at < best->at) best = Due{Input::Kind::Schedule, at, {}, id};
   const auto position = [&](int64_t id) {
@@ -257,6 +261,17 @@ bool Executor::run_due(std::string_view id, int64_t now_ms) {
   in.kind = due->kind;
   in.location = id;
   in.timestamp_ms = due->at;
+  if (due->kind == Input::Kind::DataStream) {
+    const DataStreamMessage msg = std::move(loc.streams.front());
+    loc.streams.pop_front();
+    loc.streams_changed.insert(msg.seq);
+    if (!(bot_.manifest().triggers & kTriggerDataStream)) return true;  // no longer taken
+    in.address = msg.address;
+    in.content = msg.content;
+    execute(in);
+    ++stats_.datastream_executions;
+    return true;
+  }
   if (due->kind == Input::Kind::Schedule) {
     const auto &specs = bot_.manifest().schedules;
     const auto spec = std::find_if(specs.begin(), specs.end(), [&](const ScheduleSpec &s) { return s.id == due->schedule; });
@@ -451,6 +466,12 @@ void Executor::execute(const Input &in) {
         type = ev::Payload::Timer;
         payload = ev::CreateTimer(fbb, fbb.CreateString(t.input->reference.data(), t.input->reference.size())).Union();
         break;
+      case LIVEBOT_CB_DATASTREAM:
+        type = ev::Payload::DataStream;
+        payload = ev::CreateDataStream(fbb, fbb.CreateString(t.input->address.data(), t.input->address.size()),
+                                       fbb.CreateString(t.input->content.data(), t.input->content.size()))
+                      .Union();
+        break;
       case LIVEBOT_CB_SCHEDULE:
         type = ev::Payload::Schedule;
         payload = ev::CreateSchedule(fbb, fbb.CreateString(t.input->schedule.data(), t.input->schedule.size())).Union();
@@ -544,6 +565,11 @@ void Executor::execute(const Input &in) {
       for (auto &c : calls) invoke(c, LIVEBOT_CB_SCHEDULE, t);
       break;
     }
+    case Input::Kind::DataStream: {
+      const Trigger t{LIVEBOT_CB_DATASTREAM, nullptr, &in};
+      for (auto &c : calls) invoke(c, LIVEBOT_CB_DATASTREAM, t);
+      break;
+    }
   }
 
   // Close: keep what succeeded, drop what failed.
@@ -578,6 +604,11 @@ void Executor::execute(const Input &in) {
     for (auto &n : c.exec.notifications) {
       n.microservice = c.ms->spec.name;
       add_notification(std::move(n));
+    }
+    for (auto &m : c.exec.streams) {
+      m.seq = loc.next_stream_seq++;
+      loc.streams_changed.insert(m.seq);
+      loc.streams.push_back(std::move(m));
     }
   }
 
@@ -632,6 +663,13 @@ void Executor::flush() {
         store_.delete_schedule(id, sid);
     }
     loc.schedules_changed.clear();
+    for (const int64_t seq : loc.streams_changed) {
+      const auto m = std::find_if(loc.streams.begin(), loc.streams.end(),
+                                  [&](const DataStreamMessage &x) { return x.seq == seq; });
+      if (m != loc.streams.end()) store_.put_datastream(id, {seq, m->due_ms, m->address, m->content});
+      else store_.delete_datastream(id, seq);
+    }
+    loc.streams_changed.clear();
     loc.dirty = false;
   }
   for (const auto &e : pending_errors_) store_.add_error(e);

@@ -44,8 +44,10 @@ struct DeviceInput {
 };
 
 struct Input {
-  // Timer and Schedule inputs are made by run_due from the location's own.
-  enum class Kind { Measurement, Mode, Alert, Timer, Schedule };
+  // Timer and Schedule inputs are made by run_due from the location's own;
+  // DataStream inputs too, from messages its microservices sent, and by a
+  // host for messages from outside.
+  enum class Kind { Measurement, Mode, Alert, Timer, Schedule, DataStream };
   Kind kind = Kind::Measurement;
   std::string_view location;
   int64_t timestamp_ms = 0;
@@ -55,6 +57,7 @@ struct Input {
   int64_t instance_id = 0;           // Timer: its owner
   std::string_view reference;        // Timer
   std::string_view schedule;         // Schedule: its id
+  std::string_view address, content;  // DataStream
 };
 
 struct Notification {
@@ -70,6 +73,7 @@ struct ExecutorStats {
   int64_t timer_executions = 0;
   int64_t timers_dropped = 0;  // due, but their owner was gone
   int64_t schedule_executions = 0;
+  int64_t datastream_executions = 0;  // of messages the bot sent itself
 };
 
 // Where plugin log lines go (playback: a file in the output directory).
@@ -89,13 +93,14 @@ class Executor {
 
   void execute(const Input &in);
 
-  // Virtual time. When the location next has something due (a timer or a
-  // schedule), loading it from the store if it is not cached.
+  // Virtual time. When the location next has something due (a data stream
+  // message its microservices sent, a schedule, a timer), loading it from
+  // the store if it is not cached.
   std::optional<int64_t> next_due(std::string_view location);
   // Runs the location's earliest item due at or before `now_ms` as one
   // execution timestamped with its due time; false if nothing is due. Items
-  // due at one time go: schedules by id, then timers in initialize order
-  // and by reference.
+  // due at one time go: data stream messages in send order, schedules by id,
+  // then timers in initialize order and by reference.
   bool run_due(std::string_view location, int64_t now_ms);
   // Microservices (indices into Bot::microservices()) with a callback that
   // failed in the last execute().

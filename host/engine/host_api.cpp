@@ -189,6 +189,22 @@ int32_t api_utc_offset_ms(livebot_exec *x, int64_t at_ms, int64_t *offset_ms) {
   return LIVEBOT_OK;
 }
 
+int32_t api_send_datastream(livebot_exec *x, const char *address, size_t address_len, const char *content,
+                            size_t content_len) {
+  if (!valid_name(address, address_len)) return bad_name(x, "an address", address_len);
+  if (content_len && !content) return refuse(x, LIVEBOT_BAD_INPUT, "no bytes for the content");
+  if (content_len > kMaxDataStreamBytes)
+    return refuse(x, LIVEBOT_REFUSED, "content of " + std::to_string(content_len) + " bytes; the limit is 1 MiB");
+  if (!(x->executor->bot().manifest().triggers & kTriggerDataStream))
+    return refuse(x, LIVEBOT_REFUSED, "the bot does not take data streams: add 256 to its triggers in bot.json");
+  if (x->location->streams.size() + x->streams.size() >= kMaxQueuedDataStreams)
+    return refuse(x, LIVEBOT_REFUSED, std::to_string(kMaxQueuedDataStreams) + " messages already wait in this location");
+  // Never delivered in the execution that sends it: virtual time moves on.
+  x->streams.push_back({0, x->timestamp_ms + 1, std::string(address, address_len),
+                        std::string(content ? content : "", content_len)});
+  return LIVEBOT_OK;
+}
+
 const livebot_host_api kHostApi = {
     LIVEBOT_ABI_VERSION,
     sizeof(livebot_host_api),
@@ -207,6 +223,7 @@ const livebot_host_api kHostApi = {
     api_timer_due,
     api_cancel_timer,
     api_utc_offset_ms,
+    api_send_datastream,
 };
 
 }  // namespace

@@ -27,6 +27,8 @@ constexpr size_t kMaxNotificationBytes = 1u << 20;
 // execution's time, either way.
 constexpr int64_t kMaxTimerMs = int64_t{366} * 24 * 3600 * 1000;
 constexpr size_t kMaxTimersPerInstance = 1024;
+constexpr size_t kMaxDataStreamBytes = 1u << 20;
+constexpr size_t kMaxQueuedDataStreams = 1024;  // per location
 
 const livebot_host_api *host_api();
 
@@ -47,4 +49,5 @@ struct livebot_exec {
   std::string refusal;  // why the last refused call was refused
   std::deque<std::string> loaded;  // bytes handed out by load_variable
   std::vector<livebot::engine::Notification> notifications;
+  std::vector<livebot::engine::DataStreamMessage> streams;  // sent, queued at close
 };

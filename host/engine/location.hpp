@@ -1,7 +1,7 @@
 // A location's memory while the host holds it: its record, its devices, its
-// microservice instances, the variables fetched so far, its timers and when
-// its schedules fire next. The store has the committed copy; `dirty` marks
-// what the next flush must write.
+// microservice instances, the variables fetched so far, its timers, when its
+// schedules fire next and the data stream messages waiting. The store has the
+// committed copy; `dirty` marks what the next flush must write.
 #pragma once
 
 #include <compare>
@@ -70,6 +70,13 @@ struct TimerKey {
   auto operator<=>(const TimerKey &) const = default;
 };
 
+// A data stream message waiting for its execution, in send order.
+struct DataStreamMessage {
+  int64_t seq = 0;  // increasing within the location
+  int64_t due_ms = 0;
+  std::string address, content;
+};
+
 struct Location {
   store::LocationRecord rec;
   bool fresh = false;  // never executed before
@@ -82,6 +89,9 @@ struct Location {
   std::set<std::string> schedules_changed;
   bool schedules_started = false;         // every listed one has a firing
   const date::time_zone *zone = nullptr;  // rec.timezone, once looked up
+  std::deque<DataStreamMessage> streams;   // waiting, oldest first
+  std::set<int64_t> streams_changed;       // queued or delivered since the last flush
+  int64_t next_stream_seq = 1;
   bool dirty = false;
 };
 

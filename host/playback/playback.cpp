@@ -228,6 +228,7 @@ PlaybackSummary run_playback(const PlaybackOptions &opts) {
   sum.timer_executions = ex.stats().timer_executions;
   sum.timers_dropped = ex.stats().timers_dropped;
   sum.schedule_executions = ex.stats().schedule_executions;
+  sum.datastream_executions = ex.stats().datastream_executions;
   sum.notifications = ex.stats().notifications;
   sum.errors = ex.stats().failed_callbacks;
   for (const auto &m : bot->microservices()) {
@@ -273,6 +274,7 @@ json PlaybackSummary::to_json() const {
           {"timer_executions", timer_executions},
           {"timers_dropped", timers_dropped},
           {"schedule_executions", schedule_executions},
+          {"datastream_executions", datastream_executions},
           {"skipped", skipped},
           {"microservices", ms},
           {"notifications", notifications},
@@ -301,9 +303,10 @@ std::string PlaybackSummary::to_text() const {
   for (const auto &[reason, n] : skipped) add("skipped    %lld: %s\n", static_cast<long long>(n), reason.c_str());
   add("executions %lld, committed in %lld transactions\n", static_cast<long long>(executions),
       static_cast<long long>(commits));
-  if (timer_executions || timers_dropped || schedule_executions)
-    add("  of which timers %lld (dropped: %lld), schedules %lld\n", static_cast<long long>(timer_executions),
-        static_cast<long long>(timers_dropped), static_cast<long long>(schedule_executions));
+  if (timer_executions || timers_dropped || schedule_executions || datastream_executions)
+    add("  of which timers %lld (dropped: %lld), schedules %lld, data streams %lld\n",
+        static_cast<long long>(timer_executions), static_cast<long long>(timers_dropped),
+        static_cast<long long>(schedule_executions), static_cast<long long>(datastream_executions));
   for (const auto &m : microservices) {
     add("  %s %s: %lld executions, %lld errors\n", m.name.c_str(), m.version.c_str(),
         static_cast<long long>(m.executions), static_cast<long long>(m.errors));

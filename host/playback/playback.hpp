@@ -2,10 +2,12 @@
 // local dev loop and the benchmarks use it.
 //
 // Virtual time: before a row is applied, everything due at or before its
-// time (timers, alarms, schedules) runs, each item as its own execution,
-// earliest first. A location's schedules start at its first execution, in
-// its time zone (location_info's). The clock is the recording's: nothing due
-// after its last row runs.
+// time (timers, alarms, schedules, data stream messages the bot sent itself)
+// runs, each item as its own execution, earliest first. A location's
+// schedules start at its first execution, in its time zone (location_info's).
+// The clock is the recording's: nothing due after its last row runs.
+// Recordings carry no data stream rows; messages from outside are the live
+// host's to deliver (engine::Input::Kind::DataStream).
 //
 // Promises: executions are committed in batches together with the row they
 // reached, so a playback killed at any moment resumes (`resume`) at its last
@@ -49,6 +51,7 @@ struct PlaybackSummary {
   int64_t timer_executions = 0;  // timers and alarms that fired
   int64_t timers_dropped = 0;    // due, but their owner was gone
   int64_t schedule_executions = 0;
+  int64_t datastream_executions = 0;  // messages the bot sent itself
   std::map<std::string, int64_t> skipped;  // reason -> rows
   std::vector<MicroserviceSummary> microservices;
   int64_t notifications = 0;

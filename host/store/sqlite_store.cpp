@@ -144,6 +144,16 @@ CREATE TABLE schedules (
   next_ms INTEGER NOT NULL,
   PRIMARY KEY (location, id)
 ) STRICT, WITHOUT ROWID;
+
+CREATE TABLE datastreams (
+  -- Data stream messages waiting to be delivered in their location, by seq.
+  location TEXT NOT NULL REFERENCES locations (id) DEFERRABLE INITIALLY DEFERRED,
+  seq INTEGER NOT NULL,
+  due_ms INTEGER NOT NULL,
+  address TEXT NOT NULL,
+  content BLOB NOT NULL,
+  PRIMARY KEY (location, seq)
+) STRICT;
 )sql",
 };
 static_assert(std::size(kUpgrades) == kSchemaVersion - 1, "one upgrade per schema version after the first");
@@ -604,6 +614,28 @@ class SqliteStore final : public Store {
     write(st_.delete_schedule, "delete_schedule").text(location).text(id).run();
   }
 
+  std::vector<DataStreamRecord> load_datastreams(const std::string &location) override {
+    Query q = query(st_.load_datastreams, "load_datastreams");
+    q.text(location);
+    std::vector<DataStreamRecord> out;
+    while (q.row()) out.push_back({q.integer_at(0), q.integer_at(1), q.text_at(2), q.blob_at(3)});
+    return out;
+  }
+
+  void put_datastream(const std::string &location, const DataStreamRecord &message) override {
+    write(st_.put_datastream, "put_datastream")
+        .text(location)
+        .integer(message.seq)
+        .integer(message.due_ms)
+        .text(message.address)
+        .blob(message.content)
+        .run();
+  }
+
+  void delete_datastream(const std::string &location, int64_t seq) override {
+    write(st_.delete_datastream, "delete_datastream").text(location).integer(seq).run();
+  }
+
   std::vector<std::pair<std::string, int64_t>> due_locations() override {
     Query q = query(st_.due_locations, "due_locations");
     std::vector<std::pair<std::string, int64_t>> out;
@@ -781,9 +813,17 @@ class SqliteStore final : public Store {
         p("INSERT INTO schedules (location, id, next_ms) VALUES (?, ?, ?) "
           "ON CONFLICT (location, id) DO UPDATE SET next_ms = excluded.next_ms");
     st_.delete_schedule = p("DELETE FROM schedules WHERE location = ? AND id = ?");
+    st_.load_datastreams =
+        p("SELECT seq, due_ms, address, content FROM datastreams WHERE location = ? ORDER BY seq");
+    st_.put_datastream =
+        p("INSERT INTO datastreams (location, seq, due_ms, address, content) VALUES (?, ?, ?, ?, ?) "
+          "ON CONFLICT (location, seq) DO UPDATE SET due_ms = excluded.due_ms, address = excluded.address, "
+          "content = excluded.content");
+    st_.delete_datastream = p("DELETE FROM datastreams WHERE location = ? AND seq = ?");
     st_.due_locations =
         p("SELECT location, min(at) FROM (SELECT location, due_ms AS at FROM timers "
-          "UNION ALL SELECT location, next_ms FROM schedules) GROUP BY location ORDER BY location");
+          "UNION ALL SELECT location, next_ms FROM schedules UNION ALL SELECT location, due_ms FROM datastreams) "
+          "GROUP BY location ORDER BY location");
     st_.put_schema =
         p("INSERT INTO schemas (hash, bfbs) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING");
     st_.load_schema = p("SELECT bfbs FROM schemas WHERE hash = ?");
@@ -820,7 +860,8 @@ class SqliteStore final : public Store {
     Stmt allocate_instance_id;
     Stmt load_devices, put_device, delete_device;
     Stmt load_required_variables, load_variables, load_variable, put_variable, delete_variable;
-    Stmt load_timers, put_timer, delete_timer, load_schedules, put_schedule, delete_schedule, due_locations;
+    Stmt load_timers, put_timer, delete_timer, load_schedules, put_schedule, delete_schedule;
+    Stmt load_datastreams, put_datastream, delete_datastream, due_locations;
     Stmt put_schema, load_schema;
     Stmt load_cursor, put_cursor;
     Stmt add_error, list_errors, list_errors_of_bot;

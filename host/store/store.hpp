@@ -77,6 +77,14 @@ struct ScheduleRecord {
   int64_t next_ms = 0;
 };
 
+// A data stream message waiting to be delivered in its location.
+struct DataStreamRecord {
+  int64_t seq = 0;  // send order within the location
+  int64_t due_ms = 0;
+  std::string address;
+  std::string content;
+};
+
 // A side effect a plugin produced (a notification, for now).
 struct OutputRecord {
   int64_t id = 0;  // assigned by the store, increasing
@@ -136,8 +144,13 @@ class Store {
   virtual std::vector<ScheduleRecord> load_schedules(const std::string &location) = 0;
   virtual void put_schedule(const std::string &location, const ScheduleRecord &schedule) = 0;
   virtual void delete_schedule(const std::string &location, const std::string &id) = 0;
-  // Every location with something due (a timer or a schedule), with its
-  // earliest due time, by location id: what a host's wake-up queue starts from.
+  // Data stream messages waiting, in send order.
+  virtual std::vector<DataStreamRecord> load_datastreams(const std::string &location) = 0;
+  virtual void put_datastream(const std::string &location, const DataStreamRecord &message) = 0;
+  virtual void delete_datastream(const std::string &location, int64_t seq) = 0;
+  // Every location with something due (a timer, a schedule, a data stream
+  // message), with its earliest due time, by location id: what a host's
+  // wake-up queue starts from.
   virtual std::vector<std::pair<std::string, int64_t>> due_locations() = 0;
 
   // Binary schemas, by content hash. put_schema is idempotent.

@@ -49,6 +49,9 @@ struct CountingStore : store::Store {
   std::vector<store::ScheduleRecord> load_schedules(const std::string &a) override { return inner->load_schedules(a); }
   void put_schedule(const std::string &a, const store::ScheduleRecord &b) override { return inner->put_schedule(a, b); }
   void delete_schedule(const std::string &a, const std::string &b) override { return inner->delete_schedule(a, b); }
+  std::vector<store::DataStreamRecord> load_datastreams(const std::string &a) override { return inner->load_datastreams(a); }
+  void put_datastream(const std::string &a, const store::DataStreamRecord &b) override { return inner->put_datastream(a, b); }
+  void delete_datastream(const std::string &a, int64_t b) override { return inner->delete_datastream(a, b); }
   std::vector<std::pair<std::string, int64_t>> due_locations() override { return inner->due_locations(); }
   void put_schema(const std::string &a, const std::string &b) override { return inner->put_schema(a, b); }
   std::optional<std::string> load_schema(const std::string &a) override { return inner->load_schema(a); }

@@ -1,8 +1,8 @@
 // A microservice for tests: it writes down every callback it hears, and
 // does what a measurement's parameters ask (throw, save a variable, set or
-// cancel a timer), so a test can drive every path of the execution model
-// with real inputs. PROBE_NAME is set by the build: one source, several
-// plugins.
+// cancel a timer, send a data stream), so a test can drive every path of
+// the execution model with real inputs. PROBE_NAME is set by the build: one
+// source, several plugins.
 #include <livebot/sdk.hpp>
 
 #include <charconv>
@@ -36,7 +36,8 @@ class Probe : public livebot::Microservice<probe::ProbeStateT> {
     ++state().measurements;
     hear("measure:" + std::string(d.id()));
     if (const auto v = d.param("save"); v && d.is_updated("save")) host().save_variable(PROBE_NAME, *v);
-    // Timer requests, "WHO|REFERENCE|NUMBER": WHO is a probe's name or "*".
+    // Requests "WHO|NAME|ARGUMENT": WHO is a probe's name or "*".
+    if (const auto a = addressed(d, "stream")) host().send_datastream(a->reference, a->argument);
     if (const auto a = addressed(d, "timer")) host().start_timer_ms(a->number, a->reference);
     if (const auto a = addressed(d, "alarm")) host().set_alarm(a->number, a->reference);
     if (const auto a = addressed(d, "cancel"))
@@ -54,6 +55,9 @@ class Probe : public livebot::Microservice<probe::ProbeStateT> {
     }
     if (const auto n = d.param("notify"); n && d.is_updated("notify")) host().notify(*n, "from " PROBE_NAME);
   }
+  void datastream_updated(std::string_view address, std::string_view content) override {
+    hear("stream:" + std::string(address) + "=" + std::string(content) + "@" + std::to_string(timestamp_ms()));
+  }
   void schedule_fired(std::string_view id) override {
     hear("schedule:" + std::string(id) + "@" + std::to_string(timestamp_ms()));
   }
@@ -69,8 +73,8 @@ class Probe : public livebot::Microservice<probe::ProbeStateT> {
 
  private:
   struct Request {
-    std::string reference;
-    int64_t number = 0;
+    std::string reference, argument;
+    int64_t number = 0;  // the argument as a number
   };
   static std::optional<Request> addressed(const livebot::Device &d, std::string_view param) {
     const auto v = d.param(param);
@@ -80,10 +84,10 @@ class Probe : public livebot::Microservice<probe::ProbeStateT> {
     if (bar == std::string_view::npos || (who != "*" && who != PROBE_NAME)) return std::nullopt;
     const std::string_view rest = v->substr(bar + 1);
     const auto bar2 = rest.find('|');
-    Request r{std::string(rest.substr(0, bar2)), 0};
+    Request r{std::string(rest.substr(0, bar2)), {}, 0};
     if (bar2 != std::string_view::npos) {
-      const std::string_view n = rest.substr(bar2 + 1);
-      std::from_chars(n.data(), n.data() + n.size(), r.number);
+      r.argument = rest.substr(bar2 + 1);
+      std::from_chars(r.argument.data(), r.argument.data() + r.argument.size(), r.number);
     }
     return r;
   }

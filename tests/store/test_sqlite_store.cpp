@@ -303,6 +303,24 @@ TEST_CASE("schedules: when each fires next, per location, counted in what is due
   store->commit();
 }
 
+TEST_CASE("data stream messages wait in send order, bytes intact", "[store][datastreams]") {
+  TempDir tmp;
+  auto store = open_sqlite_store(tmp.file());
+  store->begin();
+  store->put_location(location("home"));
+  store->put_datastream("home", {2, 5000, "b", kNulBytes});
+  store->put_datastream("home", {1, 6000, "a", "{}"});
+  const auto waiting = store->load_datastreams("home");
+  REQUIRE(waiting.size() == 2);
+  CHECK(waiting[0].seq == 1);
+  CHECK(waiting[0].address == "a");
+  CHECK(waiting[1].content == kNulBytes);
+  CHECK(store->due_locations() == std::vector<std::pair<std::string, int64_t>>{{"home", 5000}});
+  store->delete_datastream("home", 2);
+  CHECK(store->due_locations() == std::vector<std::pair<std::string, int64_t>>{{"home", 6000}});
+  store->commit();
+}
+
 TEST_CASE("a store of schema version 1 is upgraded when opened for writing, refused read-only", "[store]") {
   TempDir tmp;
   const std::string path = tmp.file();
@@ -314,7 +332,7 @@ TEST_CASE("a store of schema version 1 is upgraded when opened for writing, refu
     store->commit();
   }
   // What version 1 was: this schema without the tables version 2 added.
-  raw_sql(path, "DROP TABLE timers; DROP TABLE schedules; PRAGMA user_version = 1");
+  raw_sql(path, "DROP TABLE timers; DROP TABLE schedules; DROP TABLE datastreams; PRAGMA user_version = 1");
   const std::string v1 = read_bytes(path);
   CHECK_THROWS_WITH(open_sqlite_store(path, {.read_only = true}),
                     path + ": store schema version 1 predates this livebot's (2); open it for writing once "

@@ -170,6 +170,16 @@ typedef struct livebot_host_api {
    * offset), from its time zone; UTC for a zone the host does not know. */
   int32_t (*utc_offset_ms)(livebot_exec *exec, int64_t at_ms,
                            int64_t *offset_ms);
+
+  /* A data stream message to the bot's own microservices in this location:
+   * each instance hears datastream_updated(address, content) in a later
+   * execution of the location, messages in the order they were sent (1 ms
+   * after the sending execution's time). Not sent if the sending callback
+   * fails. LIVEBOT_REFUSED if the bot does not take data streams (trigger
+   * 256) or too many messages wait. */
+  int32_t (*send_datastream)(livebot_exec *exec, const char *address,
+                             size_t address_len, const char *content,
+                             size_t content_len);
 } livebot_host_api;
 
 /* Whether a host table has `member`: hosts older than the plugin's headers

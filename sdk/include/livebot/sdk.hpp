@@ -244,6 +244,14 @@ class Host {
     return true;
   }
 
+  // To the bot's own microservices in this location: datastream_updated in
+  // a later execution, in the order sent; dropped if this callback fails.
+  void send_datastream(std::string_view address, std::string_view content) const {
+    need(LIVEBOT_HOST_OFFERS(api_, send_datastream), "send_datastream");
+    check(api_->send_datastream(exec_, address.data(), address.size(), content.data(), content.size()),
+          "send_datastream", address);
+  }
+
   // The location's offset from UTC at an instant: local = UTC + offset.
   int64_t utc_offset_ms(int64_t at_ms) const {
     need(LIVEBOT_HOST_OFFERS(api_, utc_offset_ms), "utc_offset_ms");
