@@ -299,13 +299,15 @@ bool Executor::run_due(std::string_view id, int64_t now_ms) {
   return true;
 }
 
-void Executor::apply_devices(Location &loc, const Input &in) {
+std::vector<std::string> Executor::apply_devices(Location &loc, const Input &in) {
+  std::vector<std::string> added;
   for (const auto &d : in.devices) {
     auto it = loc.devices.find(d.id);
     if (it == loc.devices.end()) {
       DeviceState fresh;
       fresh.id = std::string(d.id);
       it = loc.devices.emplace(fresh.id, std::move(fresh)).first;
+      added.push_back(it->first);
     }
     DeviceState &dev = it->second;
     dev.type = d.type;
@@ -326,6 +328,27 @@ void Executor::apply_devices(Location &loc, const Input &in) {
     while (!dev.history.empty() && in.timestamp_ms - dev.history.front().timestamp_ms > kHistoryMs)
       dev.history.pop_front();
   }
+  return added;
+}
+
+void Executor::remove_device(Location &loc, const std::string &device_id) {
+  const auto &all = bot_.microservices();
+  for (const auto &inst : loc.instances) {
+    if (inst.device_id != device_id) continue;
+    loc.removed_instances.emplace_back(all[inst.microservice].spec.name, device_id);
+    // Its timers go with it, unfired.
+    for (auto t = loc.timers.lower_bound(TimerKey{inst.instance_id, {}});
+         t != loc.timers.end() && t->first.instance_id == inst.instance_id;) {
+      loc.timers_changed.insert(t->first);
+      t = loc.timers.erase(t);
+      ++stats_.timers_dropped;
+    }
+  }
+  loc.instances.erase(std::remove_if(loc.instances.begin(), loc.instances.end(),
+                                     [&](const Instance &i) { return i.device_id == device_id; }),
+                      loc.instances.end());
+  loc.devices.erase(device_id);
+  loc.removed_devices.push_back(device_id);
 }
 
 void Executor::sync_instances(Location &loc) {
@@ -426,9 +449,11 @@ void Executor::add_notification(Notification n) {
 void Executor::execute(const Input &in) {
   last_failures_.clear();
   Location &loc = location(in.location);
+  const bool removal = in.kind == Input::Kind::DeviceRemoved;
+  if (removal && !loc.devices.count(in.devices.front().id)) return;  // never known, or gone already
   if (!loc.schedules_started) start_schedules(loc, in.timestamp_ms);
   if (in.kind == Input::Kind::Mode) loc.rec.mode.assign(in.mode);
-  apply_devices(loc, in);
+  const auto added = removal ? std::vector<std::string>() : apply_devices(loc, in);
   sync_instances(loc);
   const std::string &version = bot_.manifest().version;
   const bool new_version = !loc.fresh && loc.rec.bot_version != version;
@@ -462,6 +487,11 @@ void Executor::execute(const Input &in) {
         payload = ev::CreateAlert(fbb, dev, at, fbb.CreateVectorOfSortedTables(&ps)).Union();
         break;
       }
+      case LIVEBOT_CB_DEVICE_ADDED:
+      case LIVEBOT_CB_DEVICE_DELETED:
+        type = ev::Payload::DeviceChange;
+        payload = ev::CreateDeviceChange(fbb, build_device(fbb, *t.device)).Union();
+        break;
       case LIVEBOT_CB_TIMER:
         type = ev::Payload::Timer;
         payload = ev::CreateTimer(fbb, fbb.CreateString(t.input->reference.data(), t.input->reference.size())).Union();
@@ -536,6 +566,13 @@ void Executor::execute(const Input &in) {
     invoke(c, LIVEBOT_CB_INITIALIZE, none);
   }
 
+  // Devices first seen: the location microservices hear of them first.
+  for (const auto &id : added) {
+    const Trigger t{LIVEBOT_CB_DEVICE_ADDED, &loc.devices.find(id)->second, &in};
+    for (auto &c : calls)
+      if (c.inst->device_id.empty()) invoke(c, LIVEBOT_CB_DEVICE_ADDED, t);
+  }
+
   // Dispatch the trigger.
   const auto for_device = [&](const DeviceState &dev, int32_t callback) {
     const Trigger t{callback, &dev, &in};
@@ -568,6 +605,16 @@ void Executor::execute(const Input &in) {
     case Input::Kind::DataStream: {
       const Trigger t{LIVEBOT_CB_DATASTREAM, nullptr, &in};
       for (auto &c : calls) invoke(c, LIVEBOT_CB_DATASTREAM, t);
+      break;
+    }
+    case Input::Kind::DeviceRemoved: {
+      // The device's own instances are destroyed; location ones hear of it.
+      const DeviceState &dev = loc.devices.find(in.devices.front().id)->second;
+      const Trigger t{LIVEBOT_CB_DEVICE_DELETED, &dev, &in};
+      for (auto &c : calls) {
+        if (c.inst->device_id == dev.id) invoke(c, LIVEBOT_CB_DESTROY, none);
+        else if (c.inst->device_id.empty()) invoke(c, LIVEBOT_CB_DEVICE_DELETED, t);
+      }
       break;
     }
   }
@@ -617,6 +664,7 @@ void Executor::execute(const Input &in) {
   loc.instances.erase(std::remove_if(loc.instances.begin(), loc.instances.end(),
                                      [](const Instance &i) { return !i.constructed; }),
                       loc.instances.end());
+  if (removal) remove_device(loc, std::string(in.devices.front().id));
   for (auto &[id, dev] : loc.devices) dev.updated.clear();
   loc.rec.bot_version = version;
   loc.fresh = false;
@@ -630,6 +678,12 @@ void Executor::flush() {
   pending_schemas_.clear();
   for (auto &[id, loc] : locations_) {
     if (!loc.dirty) continue;
+    // Removals first: a device may come back in the same batch. Deleting an
+    // instance deletes its stored timers.
+    for (const auto &[ms, device] : loc.removed_instances) store_.delete_instance(id, ms, device);
+    loc.removed_instances.clear();
+    for (const auto &device : loc.removed_devices) store_.delete_device(id, device);
+    loc.removed_devices.clear();
     store_.put_location(loc.rec);
     for (auto &[did, dev] : loc.devices) {
       if (!dev.dirty) continue;

@@ -46,12 +46,13 @@ struct DeviceInput {
 struct Input {
   // Timer and Schedule inputs are made by run_due from the location's own;
   // DataStream inputs too, from messages its microservices sent, and by a
-  // host for messages from outside.
-  enum class Kind { Measurement, Mode, Alert, Timer, Schedule, DataStream };
+  // host for messages from outside. DeviceRemoved: the location no longer
+  // has devices[0] (a host learns it from the platform).
+  enum class Kind { Measurement, Mode, Alert, Timer, Schedule, DataStream, DeviceRemoved };
   Kind kind = Kind::Measurement;
   std::string_view location;
   int64_t timestamp_ms = 0;
-  std::vector<DeviceInput> devices;  // Measurement: one or more; Alert: one
+  std::vector<DeviceInput> devices;  // Measurement: one or more; Alert, DeviceRemoved: one
   std::string_view mode;             // Mode
   std::string_view alert_type;       // Alert
   int64_t instance_id = 0;           // Timer: its owner
@@ -165,7 +166,11 @@ class Executor {
  private:
   struct Call;
   Location &location(std::string_view id);
-  void apply_devices(Location &loc, const Input &in);
+  // Applies the input's device data; returns the devices first seen.
+  std::vector<std::string> apply_devices(Location &loc, const Input &in);
+  // After a DeviceRemoved execution: the device and its instances go, with
+  // their state and timers.
+  void remove_device(Location &loc, const std::string &device_id);
   void sync_instances(Location &loc);
   void order_instances(Location &loc);
   // What a location has due first, in run_due's order.

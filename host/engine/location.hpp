@@ -89,6 +89,10 @@ struct Location {
   std::set<std::string> schedules_changed;
   bool schedules_started = false;         // every listed one has a firing
   const date::time_zone *zone = nullptr;  // rec.timezone, once looked up
+  // Removed since the last flush: (microservice, device id) of instances,
+  // and device ids.
+  std::vector<std::pair<std::string, std::string>> removed_instances;
+  std::vector<std::string> removed_devices;
   std::deque<DataStreamMessage> streams;   // waiting, oldest first
   std::set<int64_t> streams_changed;       // queued or delivered since the last flush
   int64_t next_stream_seq = 1;

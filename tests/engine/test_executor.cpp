@@ -121,7 +121,7 @@ TEST_CASE("measurements reach the device's own microservice and every location m
                            motion("m2", {{"motionStatus", "0"}}, {"motionStatus"})}));
   CHECK(h.ex->stats().executions == 1);
   CHECK(heard(h.state("home", "probe_a")) ==
-        std::vector<std::string>{"construct", "initialize", "measure:m1", "measure:m2"});
+        std::vector<std::string>{"construct", "initialize", "added:m1", "added:m2", "measure:m1", "measure:m2"});
   CHECK(heard(h.state("home", "probe_dev", "m1")) ==
         std::vector<std::string>{"construct", "initialize", "measure:m1"});
   CHECK(heard(h.state("home", "probe_dev", "m2")) ==

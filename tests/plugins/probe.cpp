@@ -27,6 +27,14 @@ class Probe : public livebot::Microservice<probe::ProbeStateT> {
     host().save_variable("order", (order ? order->as_string() : std::string()) + PROBE_NAME ",");
   }
   void new_version() override { hear("new_version"); }
+  void device_added(const livebot::Device &d) override { hear("added:" + std::string(d.id())); }
+  void device_deleted(const livebot::Device &d) override { hear("deleted:" + std::string(d.id())); }
+  void destroy() override {
+    // The instance's state goes with it: what it did is told in a variable.
+    const auto gone = host().load_variable("destroyed");
+    host().save_variable("destroyed", (gone ? gone->as_string() : std::string()) + PROBE_NAME "[" +
+                                          std::string(device().id()) + "],");
+  }
   void mode_updated(std::string_view mode) override { hear("mode:" + std::string(mode)); }
   void device_alert(const livebot::Device &d, std::string_view type,
                     const flatbuffers::Vector<flatbuffers::Offset<livebot::event::Param>> *) override {
