@@ -4,7 +4,6 @@
 // the local midnight a plugin asks for honours clock changes.
 #include <catch2/catch.hpp>
 
-#include "common/error.hpp"
 #include "support/probe_host.hpp"
 
 namespace engine = livebot::engine;
@@ -112,4 +111,37 @@ TEST_CASE("the next local midnight a plugin asks for follows the zone's clock ch
   // midnight, 00:00 EDT, is 04:00Z.
   h.run(measurement(1772949600000, {motion("m1", {{"midnight", "?"}}, {"midnight"})}));
   CHECK(heard(h.state("home", "probe_a")).back() == "midnight:1773028800000");
+}
+
+TEST_CASE("Lesson 5's schedule microservice ignores a repeat firing within 30 minutes", "[engine][schedules][lessons]") {
+  TempDir dir;
+  const std::string bot = dir / "bot";
+  std::filesystem::create_directories(bot);
+  livebot::test::write_file(
+      bot + "/bot.json",
+      json{{"bot", "schedules"},
+           {"version", "1.0.0"},
+           {"triggers", 1 | 2},
+           {"schedules", {{"MIDNIGHT", "0 0 0 1/1 * ? *"}}},
+           {"microservices",
+            {{"location", {{{"name", "schedules"}, {"plugin", LIVEBOT_PLUGIN_BUILD_DIR "/lesson5_schedules.so"}}}}}}}
+          .dump());
+  Host h(bot, dir / "store.db");
+  // A server's repeat, handed in as the input a host would make of it.
+  const auto fired = [&](int64_t ts) {
+    engine::Input in;
+    in.kind = engine::Input::Kind::Schedule;
+    in.location = "home";
+    in.timestamp_ms = ts;
+    in.schedule = "MIDNIGHT";
+    h.run(in);
+  };
+  fired(june10_noon_utc);
+  fired(june10_noon_utc + 10 * 60 * 1000);
+  fired(june10_noon_utc + 29 * 60 * 1000);
+  fired(june10_noon_utc + 24 * hour);
+  const auto midnight = h.state("home", "schedules")["midnight"];
+  CHECK(midnight["kept"] == 2);
+  CHECK(midnight["ignored"] == 2);
+  CHECK(midnight["last_ms"] == june10_noon_utc + 24 * hour);
 }
