@@ -30,7 +30,7 @@
 #include <type_traits>
 #include <vector>
 
-#define LIVEBOT_SDK_VERSION "0.1.0"
+#define LIVEBOT_SDK_VERSION "0.2.0"  // 0.2: timers, alarms, data streams, zone offsets
 
 namespace livebot {
 
