@@ -9,10 +9,35 @@
 
 namespace livebot::cli {
 
+namespace {
+
+// "ROW:MICROSERVICE=FILE"; `why` gets the reason it is not one.
+playback::SwapAt parse_swap(const std::string &v, std::string *why) {
+  playback::SwapAt sw;
+  const auto colon = v.find(':'), eq = v.find('=');
+  if (colon == std::string::npos || eq == std::string::npos || eq < colon || colon == 0 || eq == colon + 1 ||
+      eq + 1 == v.size()) {
+    if (why) *why = "'" + v + "' is not ROW:MICROSERVICE=FILE";
+    return sw;
+  }
+  const std::string row = v.substr(0, colon);
+  if (row.find_first_not_of("0123456789") != std::string::npos || row.size() > 15) {
+    if (why) *why = "'" + row + "' is not a row number";
+    return sw;
+  }
+  sw.row = std::stoll(row);
+  sw.microservice = v.substr(colon + 1, eq - colon - 1);
+  sw.file = v.substr(eq + 1);
+  return sw;
+}
+
+}  // namespace
+
 void add_playback(CLI::App &app, std::vector<Command> &out) {
   auto opts = std::make_shared<playback::PlaybackOptions>();
   auto json = std::make_shared<bool>(false);
   auto quiet = std::make_shared<bool>(false);
+  auto swaps = std::make_shared<std::vector<std::string>>();
   auto *sub = app.add_subcommand("playback", "Play a botengine recording (.json or .zip) through a bot in virtual time");
   sub->add_option("recording", opts->recording, "Recording file (.json, or the .zip that holds one)")
       ->required()
@@ -28,9 +53,23 @@ void add_playback(CLI::App &app, std::vector<Command> &out) {
   sub->add_option("--commit-every", opts->commit_every, "Executions per committed transaction")
       ->check(CLI::Range(int64_t{1}, int64_t{10'000'000}))
       ->capture_default_str();
+  sub->add_option("--swap", *swaps,
+                  "Offer a new build of a microservice before a row, as a live host's watcher would: "
+                  "ROW:MICROSERVICE=FILE (repeatable)")
+      ->type_name("ROW:NAME=FILE")
+      ->check([](const std::string &v) {
+        std::string why;
+        parse_swap(v, &why);
+        return why;
+      });
+  sub->add_option("--probation", opts->probation_executions,
+                  "Executions a swapped-in version must pass before the old one is unloaded")
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}))
+      ->capture_default_str();
   sub->add_flag("--json", *json, "Print the summary as JSON");
   sub->add_flag("--quiet,-q", *quiet, "No progress bar");
-  out.push_back({sub, [opts, json, quiet]() {
+  out.push_back({sub, [opts, json, quiet, swaps]() {
+                   for (const auto &v : *swaps) opts->swaps.push_back(parse_swap(v, nullptr));
                    opts->progress = !*json && !*quiet && playback::stderr_is_tty();
                    const auto sum = playback::run_playback(*opts);
                    if (*json) std::cout << sum.to_json().dump(2) << '\n';

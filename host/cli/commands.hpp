@@ -22,5 +22,7 @@ struct Command {
 void add_playback(CLI::App &app, std::vector<Command> &out);
 void add_errors(CLI::App &app, std::vector<Command> &out);
 void add_state(CLI::App &app, std::vector<Command> &out);
+void add_live(CLI::App &app, std::vector<Command> &out);  // run, send, status, reload
+void add_dev(CLI::App &app, std::vector<Command> &out);
 
 }  // namespace livebot::cli

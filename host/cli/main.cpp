@@ -26,6 +26,8 @@ int main(int argc, char **argv) {
   add_playback(app, commands);
   add_errors(app, commands);
   add_state(app, commands);
+  add_live(app, commands);
+  add_dev(app, commands);
 
   try {
     app.parse(argc, argv);

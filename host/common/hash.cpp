@@ -1,5 +1,6 @@
 #include "common/hash.hpp"
 
+#include <openssl/evp.h>
 #include <xxhash.h>
 
 #include <cstdio>
@@ -37,6 +38,18 @@ std::string file_hash(const std::string &path) {
   const XXH128_hash_t h = XXH3_128bits_digest(state);
   XXH3_freeState(state);
   return to_hex(h);
+}
+
+std::string sha256_hex(std::string_view bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr) != 1)
+    throw Error("sha256", "digest failed");
+  std::string hex;
+  hex.reserve(len * 2);
+  static const char *const digits = "0123456789abcdef";
+  for (unsigned int i = 0; i < len; ++i) hex += digits[md[i] >> 4], hex += digits[md[i] & 15];
+  return hex;
 }
 
 }  // namespace livebot

@@ -12,4 +12,8 @@ std::string content_hash(std::string_view bytes);
 // Hashes a whole file; throws livebot::Error naming the file if unreadable.
 std::string file_hash(const std::string &path);
 
+// SHA-256 as 64 lowercase hex digits, for plugin pins in a manifest: the
+// digest users get from `sha256sum`, not a fast hash.
+std::string sha256_hex(std::string_view bytes);
+
 }  // namespace livebot

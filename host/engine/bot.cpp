@@ -20,7 +20,7 @@ std::unique_ptr<Bot> Bot::load(Manifest manifest, loader::Staging &staging) {
   for (const auto &spec : bot->manifest_.microservices) {
     LoadedMicroservice m;
     m.spec = spec;
-    m.plugin = loader::Plugin::load(spec.plugin, staging);
+    m.plugin = loader::Plugin::load(spec.plugin, staging, spec.sha256);
     bot->ms_.push_back(std::move(m));
   }
   for (size_t i = 0; i < bot->ms_.size(); ++i) {

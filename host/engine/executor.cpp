@@ -113,6 +113,7 @@ Executor::Checkpoint Executor::checkpoint(std::string_view location) const {
   cp.errors = pending_errors_.size();
   cp.outputs = pending_outputs_.size();
   cp.stats = stats_;
+  for (const auto &m : bot_.microservices()) cp.ms_stats.push_back(m.stats);
   return cp;
 }
 
@@ -120,9 +121,16 @@ void Executor::restore(Checkpoint cp) {
   if (cp.memory) locations_.insert_or_assign(cp.location, std::move(*cp.memory));
   else if (const auto it = locations_.find(cp.location); it != locations_.end()) locations_.erase(it);
   pending_outputs_.resize(std::min(pending_outputs_.size(), cp.outputs));
+  // Counters go back too, failures excepted: they happened.
   const int64_t failed = stats_.failed_callbacks;
   stats_ = cp.stats;
   stats_.failed_callbacks = failed;
+  auto &all = bot_.microservices();
+  for (size_t i = 0; i < all.size() && i < cp.ms_stats.size(); ++i) {
+    const int64_t errors = all[i].stats.errors;
+    all[i].stats = cp.ms_stats[i];
+    all[i].stats.errors = errors;
+  }
 }
 
 const schema::BinarySchema &Executor::schema_of(const Instance &inst) const {

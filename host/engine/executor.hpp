@@ -106,6 +106,8 @@ class Executor {
   // Microservices (indices into Bot::microservices()) with a callback that
   // failed in the last execute().
   const std::vector<size_t> &last_failures() const { return last_failures_; }
+  // Failures recorded since the last flush(), oldest first.
+  const std::vector<store::ErrorRecord> &pending_errors() const { return pending_errors_; }
 
   // Hot reload, between executions only.
   // Throws livebot::Error (naming `file`) when `candidate` cannot read the
@@ -126,6 +128,7 @@ class Executor {
     std::optional<Location> memory;  // empty: it was not cached
     size_t errors = 0, outputs = 0;
     ExecutorStats stats;
+    std::vector<MicroserviceStats> ms_stats;
   };
   Checkpoint checkpoint(std::string_view location) const;
   // Records a failure that is not a callback's: a refused or rolled-back

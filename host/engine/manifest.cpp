@@ -56,8 +56,8 @@ bool valid_name(const std::string &n) {
 MicroserviceSpec read_microservice(const json &m, bool device, const fs::path &dir, const std::string &where,
                                    const std::string &ctx) {
   if (!m.is_object()) throw Error(where, ctx + "must be an object");
-  only_keys(m, device ? std::set<std::string>{"name", "plugin", "priority", "device_types"}
-                      : std::set<std::string>{"name", "plugin", "priority"},
+  only_keys(m, device ? std::set<std::string>{"name", "plugin", "priority", "sha256", "device_types"}
+                      : std::set<std::string>{"name", "plugin", "priority", "sha256"},
             where, ctx);
   MicroserviceSpec s;
   s.name = need_string(m, "name", where, ctx);
@@ -66,6 +66,11 @@ MicroserviceSpec read_microservice(const json &m, bool device, const fs::path &d
   s.plugin = (plugin.is_absolute() ? plugin : dir / plugin).lexically_normal().string();
   if (!fs::is_regular_file(s.plugin))
     throw Error(where, ctx + "plugin '" + plugin.string() + "' not found (looked for " + s.plugin + ")");
+  if (m.contains("sha256")) {
+    s.sha256 = need_string(m, "sha256", where, ctx);
+    if (s.sha256.size() != 64 || s.sha256.find_first_not_of("0123456789abcdef") != std::string::npos)
+      throw Error(where, ctx + "'sha256' must be 64 lowercase hex digits (as sha256sum prints)");
+  }
   if (m.contains("priority")) {
     if (!m["priority"].is_number_integer()) throw Error(where, ctx + "'priority' must be an integer");
     s.priority = m["priority"].get<int32_t>();

@@ -28,6 +28,7 @@ struct MicroserviceSpec {
   std::string plugin;    // absolute path of its .so
   int32_t priority = 0;  // execution_priority: higher runs first
   std::vector<int32_t> device_types;  // device microservices only
+  std::string sha256;    // when set, the only plugin content that may load
   bool is_device() const { return !device_types.empty(); }
 };
 

@@ -3,6 +3,8 @@
 #include <elf.h>
 
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "common/error.hpp"
 
@@ -85,5 +87,15 @@ std::vector<std::string> gnu_unique_symbols(std::string_view bytes) {
   }
   return out;
 }
+
+std::string read_plugin_file(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path, "cannot open plugin file");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return std::move(ss).str();
+}
+
+void check_elf_file(const std::string &path) { check_elf(read_plugin_file(path), path); }
 
 }  // namespace livebot::loader

@@ -6,13 +6,12 @@
 #include <cstddef>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "common/error.hpp"
 #include "common/hash.hpp"
 #include "common/log.hpp"
 #include "loader/elf_check.hpp"
+#include "loader/trust.hpp"
 
 namespace livebot::loader {
 
@@ -21,14 +20,6 @@ namespace {
 // The size of the first table layout: a plugin's table may be larger (built
 // against a newer SDK that appended members) but never smaller.
 constexpr size_t kPluginTableV1Size = offsetof(livebot_plugin, close) + sizeof(livebot_plugin::close);
-
-std::string read_file(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path, "cannot open plugin file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return std::move(ss).str();
-}
 
 std::string stem_of(const std::string &file) {
   std::string stem = std::filesystem::path(file).stem().string();
@@ -51,8 +42,11 @@ Plugin::~Plugin() {
 
 bool Plugin::loaded() const { return lib_ && lib_->lib.is_loaded(); }
 
-std::unique_ptr<Plugin> Plugin::load(const std::string &file, Staging &staging) {
-  const std::string bytes = read_file(file);
+std::unique_ptr<Plugin> Plugin::load(const std::string &file, Staging &staging, const std::string &sha256) {
+  check_trusted(file);
+  const std::string bytes = read_plugin_file(file);
+  if (!sha256.empty() && sha256_hex(bytes) != sha256)
+    throw Error(file, "refused: its SHA-256 is " + sha256_hex(bytes) + ", the manifest pins " + sha256);
   check_elf(bytes, file);
 
   std::unique_ptr<Plugin> p(new Plugin(file, staging));

@@ -26,10 +26,12 @@ struct UnloadResult {
 
 class Plugin {
  public:
-  // Reads `file`, checks its ELF headers, stages a private copy, loads it
-  // and checks its entry table and embedded schema. Throws livebot::Error
-  // naming `file` and the reason; nothing stays mapped or staged on failure.
-  static std::unique_ptr<Plugin> load(const std::string &file, Staging &staging);
+  // Checks who may have written `file` (trust.hpp), reads it, checks its
+  // SHA-256 against `sha256` when one is pinned, checks its ELF headers,
+  // stages a private copy, loads it and checks its entry table and embedded
+  // schema. Throws livebot::Error naming `file` and the reason; nothing stays
+  // mapped or staged on failure.
+  static std::unique_ptr<Plugin> load(const std::string &file, Staging &staging, const std::string &sha256 = "");
   ~Plugin();  // unloads if still loaded
 
   const livebot_plugin &table() const { return *table_; }

@@ -14,6 +14,7 @@
 #include "loader/staging.hpp"
 #include "playback/progress.hpp"
 #include "playback/recording.hpp"
+#include "reload/reloader.hpp"
 #include "schedule/due_queue.hpp"
 #include "store/store.hpp"
 
@@ -120,6 +121,14 @@ PlaybackSummary run_playback(const PlaybackOptions &opts) {
 
   engine::Executor ex(*st, *bot, rec.timezone);
   ex.set_log_sink(&PluginLog::sink, &plugin_log);
+  // Probation counts executions only: virtual time can jump by hours
+  // between two rows.
+  reload::Reloader reloader(ex, staging,
+                            {opts.probation_executions, std::numeric_limits<int64_t>::max() / 2});
+  std::vector<std::pair<size_t, SwapAt>> swaps;  // microservice index, swap; by row
+  for (const auto &sw : opts.swaps) swaps.emplace_back(reloader.index_of(sw.microservice), sw);
+  std::stable_sort(swaps.begin(), swaps.end(), [](const auto &a, const auto &b) { return a.second.row < b.second.row; });
+  size_t next_swap = 0;
   const uint32_t mask = bot->manifest().triggers;
 
   Progress progress("playback", end - sum.start_row, opts.progress);
@@ -151,8 +160,8 @@ PlaybackSummary run_playback(const PlaybackOptions &opts) {
     in_batch = 0;
   };
 
-  // Virtual time: what the locations have due, one entry per
-  // location, filled from the store so that a resumed run goes on exactly.
+  // Virtual time: what the locations have due, one entry per location,
+  // filled from the store so that a resumed run goes on exactly.
   schedule::DueQueue due;
   for (const auto &[loc, at] : st->due_locations()) due.arm(loc, at);
   const auto rearm = [&](const std::string &loc) {
@@ -177,6 +186,12 @@ PlaybackSummary run_playback(const PlaybackOptions &opts) {
   while (i < end) {
     const Row &r = rec.rows[static_cast<size_t>(i)];
     run_due_until(r.timestamp_ms);
+    for (; next_swap < swaps.size() && swaps[next_swap].second.row <= i; ++next_swap) {
+      const auto &[ms, sw] = swaps[next_swap];
+      const auto offer = reloader.offer(ms, sw.file, r.timestamp_ms);
+      static const char *const outcomes[] = {"published", "unchanged", "refused"};
+      sum.swaps.push_back({i, sw.microservice, outcomes[static_cast<int>(offer.outcome)], offer.message});
+    }
     if (!(mask & trigger_bit(r.trigger))) {
       ++sum.skipped["trigger not in the bot's trigger mask"];
       ++i;
@@ -209,7 +224,7 @@ PlaybackSummary run_playback(const PlaybackOptions &opts) {
         in.mode = r.mode;
         break;
     }
-    ex.execute(in);
+    reloader.execute(in, in.timestamp_ms);
     rearm(r.location_id);
     i = next;
     executed();
@@ -241,6 +256,8 @@ PlaybackSummary run_playback(const PlaybackOptions &opts) {
     sum.plugin_seconds += ms.plugin_seconds;
     for (int cb = 1; cb < engine::kCallbackCount; ++cb)
       if (m.stats.callbacks[cb]) ms.callbacks[engine::callback_name(cb)] = m.stats.callbacks[cb];
+    for (const auto &v : reloader.history(reloader.index_of(m.spec.name)))
+      ms.versions.push_back({v.version, v.state, v.note, v.generation, v.executions, v.errors});
     sum.microservices.push_back(std::move(ms));
   }
   sum.wall_seconds = seconds_since(wall_start);
@@ -252,13 +269,26 @@ PlaybackSummary run_playback(const PlaybackOptions &opts) {
 
 json PlaybackSummary::to_json() const {
   json ms = json::array();
-  for (const auto &m : microservices)
+  for (const auto &m : microservices) {
+    json versions = json::array();
+    for (const auto &v : m.versions)
+      versions.push_back({{"version", v.version},
+                          {"generation", v.generation},
+                          {"state", v.state},
+                          {"note", v.note},
+                          {"executions", v.executions},
+                          {"errors", v.errors}});
     ms.push_back({{"name", m.name},
                   {"version", m.version},
                   {"executions", m.executions},
                   {"errors", m.errors},
                   {"plugin_seconds", m.plugin_seconds},
-                  {"callbacks", m.callbacks}});
+                  {"callbacks", m.callbacks},
+                  {"versions", versions}});
+  }
+  json swap_list = json::array();
+  for (const auto &w : swaps)
+    swap_list.push_back({{"row", w.row}, {"microservice", w.microservice}, {"outcome", w.outcome}, {"message", w.message}});
   const double rate = play_seconds > 0 ? static_cast<double>(rows_played) / play_seconds : 0;
   return {{"recording", recording},
           {"bot", bot},
@@ -277,6 +307,7 @@ json PlaybackSummary::to_json() const {
           {"datastream_executions", datastream_executions},
           {"skipped", skipped},
           {"microservices", ms},
+          {"swaps", swap_list},
           {"notifications", notifications},
           {"errors", errors},
           {"commits", commits},
@@ -311,7 +342,16 @@ std::string PlaybackSummary::to_text() const {
     add("  %s %s: %lld executions, %lld errors\n", m.name.c_str(), m.version.c_str(),
         static_cast<long long>(m.executions), static_cast<long long>(m.errors));
     for (const auto &[cb, n] : m.callbacks) add("    %-28s %lld\n", cb.c_str(), static_cast<long long>(n));
+    if (m.versions.size() > 1)
+      for (const auto &v : m.versions)
+        add("    version %s (generation %llu, %s): %lld executions, %lld errors%s%s\n",
+            v.version.empty() ? "?" : v.version.c_str(), static_cast<unsigned long long>(v.generation), v.state.c_str(),
+            static_cast<long long>(v.executions), static_cast<long long>(v.errors), v.note.empty() ? "" : "; ",
+            v.note.c_str());
   }
+  for (const auto &w : swaps)
+    add("swap       before row %lld: %s %s: %s\n", static_cast<long long>(w.row), w.microservice.c_str(),
+        w.outcome.c_str(), w.message.c_str());
   add("notifications %lld, errors %lld\n", static_cast<long long>(notifications), static_cast<long long>(errors));
   const double rate = play_seconds > 0 ? static_cast<double>(rows_played) / play_seconds : 0;
   add("time       %.3f s wall (read %.3f s, play %.3f s, in plugins %.3f s), %.0f rows/s\n", wall_seconds,

@@ -23,6 +23,14 @@
 
 namespace livebot::playback {
 
+// A new build of a microservice offered mid-stream, before row `row`, the
+// way a live host is offered one by its plugin watcher.
+struct SwapAt {
+  int64_t row = 0;
+  std::string microservice;
+  std::string file;
+};
+
 struct PlaybackOptions {
   std::string recording;
   std::string bot_dir;
@@ -32,6 +40,19 @@ struct PlaybackOptions {
   int64_t stop_at_row = -1;        // stop before this row (-1: play to the end)
   int64_t commit_every = 4096;     // executions per transaction
   bool progress = false;           // draw a progress bar on stderr
+  std::vector<SwapAt> swaps;
+  int64_t probation_executions = 10;  // see reload::ProbationPolicy
+};
+
+struct VersionSummary {
+  std::string version, state, note;
+  uint64_t generation = 0;
+  int64_t executions = 0, errors = 0;
+};
+
+struct SwapSummary {
+  int64_t row = 0;
+  std::string microservice, outcome, message;
 };
 
 struct MicroserviceSummary {
@@ -39,6 +60,7 @@ struct MicroserviceSummary {
   int64_t executions = 0, errors = 0;
   double plugin_seconds = 0;
   std::map<std::string, int64_t> callbacks;
+  std::vector<VersionSummary> versions;  // more than one when a swap happened
 };
 
 struct PlaybackSummary {
@@ -54,6 +76,7 @@ struct PlaybackSummary {
   int64_t datastream_executions = 0;  // messages the bot sent itself
   std::map<std::string, int64_t> skipped;  // reason -> rows
   std::vector<MicroserviceSummary> microservices;
+  std::vector<SwapSummary> swaps;
   int64_t notifications = 0;
   int64_t errors = 0;
   int64_t commits = 0;

@@ -1,10 +1,11 @@
 #include "schema/gate.hpp"
 
-#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <deque>
+#include <map>
 #include <set>
+#include <utility>
 
 #include "schema/reflection_util.hpp"
 
@@ -54,13 +55,6 @@ bool refers_to_object(const reflection::Type &t) {
           t.element() == reflection::Obj);
 }
 
-// The object or enum a type refers to ("" for none): types are compared by
-// these names, as indices differ between any two schemas.
-std::string referenced_name(const reflection::Schema &s, const reflection::Type &t) {
-  if (t.index() < 0) return "";
-  return refers_to_object(t) ? object_at(s, t.index()).name()->str() : enum_at(s, t.index()).name()->str();
-}
-
 std::string element_name(const reflection::Schema &s, reflection::BaseType base, int32_t index,
                          bool with_underlying) {
   if (index < 0) return scalar_name(base);
@@ -93,11 +87,21 @@ std::string default_text(const reflection::Field &f) {
   return std::to_string(f.default_integer());
 }
 
+template <class Real>
+bool same_real(Real x, Real y) {
+  return x == y || (std::isnan(x) && std::isnan(y));
+}
+
+// Defaults are numbers in the field's own type: 1 and 1.0 are one float,
+// and an integer is never rounded through a double.
 bool same_default(const reflection::Field &a, const reflection::Field &b) {
   if (a.optional() || b.optional()) return a.optional() == b.optional();
-  if (!is_float(a.type()->base_type())) return a.default_integer() == b.default_integer();
-  const double x = a.default_real(), y = b.default_real();
-  return x == y || (std::isnan(x) && std::isnan(y));
+  switch (a.type()->base_type()) {
+    case reflection::Float:
+      return same_real(static_cast<float>(a.default_real()), static_cast<float>(b.default_real()));
+    case reflection::Double: return same_real(a.default_real(), b.default_real());
+    default: return a.default_integer() == b.default_integer();
+  }
 }
 
 const reflection::EnumVal *value_named(const reflection::Enum &e, const flatbuffers::String &name) {
@@ -106,32 +110,70 @@ const reflection::EnumVal *value_named(const reflection::Enum &e, const flatbuff
   return nullptr;
 }
 
+// Pairs each type of one kind (objects, or enums and unions) of the stored
+// schema with its counterpart in the next one, and queues each pair once to
+// be compared. A type keeps its name, or else it is renamed: its counterpart
+// is what the next schema uses in the same place, if that name is new and
+// not yet the counterpart of another type.
+template <class T>
+class Pairing {
+ public:
+  using Types = flatbuffers::Vector<flatbuffers::Offset<T>>;
+  Pairing(const Types &stored, const Types &next) : stored_(stored), next_(next) {}
+
+  // The counterpart of `stored`, given that `used` (or nothing) takes its
+  // place in the next schema; nullptr if it has none (yet).
+  const T *counterpart(const T &stored, const T *used) {
+    const std::string name = stored.name()->str();
+    if (const auto it = paired_.find(name); it != paired_.end()) return it->second;
+    const T *next = next_.LookupByKey(name.c_str());
+    if (!next && used && !stored_.LookupByKey(used->name()->c_str()) && !taken_.count(used->name()->str()))
+      next = used;
+    if (!next) return nullptr;
+    paired_.emplace(name, next);
+    taken_.insert(next->name()->str());
+    pending_.emplace_back(&stored, next);
+    return next;
+  }
+
+  bool has_pending() const { return !pending_.empty(); }
+  std::pair<const T *, const T *> pop() {
+    const auto front = pending_.front();
+    pending_.pop_front();
+    return front;
+  }
+
+ private:
+  const Types &stored_;
+  const Types &next_;
+  std::map<std::string, const T *> paired_;
+  std::set<std::string> taken_;
+  std::deque<std::pair<const T *, const T *>> pending_;
+};
+
 class Gate {
  public:
-  Gate(const reflection::Schema &stored, const reflection::Schema &next) : s_(stored), n_(next) {}
+  Gate(const reflection::Schema &stored, const reflection::Schema &next)
+      : s_(stored), n_(next), objects_(*s_.objects(), *n_.objects()), enums_(*s_.enums(), *n_.enums()) {}
 
   std::vector<Incompatibility> run() {
-    const std::string stored_root = s_.root_table()->name()->str();
-    const std::string next_root = n_.root_table()->name()->str();
-    if (stored_root != next_root)
-      report("root_type", "changed from " + stored_root + " to " + next_root);
+    const reflection::Object &stored_root = *s_.root_table();
+    const reflection::Object &next_root = *n_.root_table();
+    if (objects_.counterpart(stored_root, &next_root) != &next_root)
+      report("root_type", "changed from " + stored_root.name()->str() + " to " + next_root.name()->str());
     const std::string stored_id = s_.file_ident() ? s_.file_ident()->str() : "";
     const std::string next_id = n_.file_ident() ? n_.file_ident()->str() : "";
     if (stored_id != next_id)
       report("file_identifier", "changed from " + quoted(stored_id) + " to " + quoted(next_id));
-    objects_.push_back(s_.root_table());
-    seen_objects_.insert(stored_root);
-    // Objects and enums are queued as the stored schema's fields reach them,
-    // so exactly what stored state can hold is compared.
-    while (!objects_.empty() || !enums_.empty()) {
-      if (!objects_.empty()) {
-        const reflection::Object *o = objects_.front();
-        objects_.pop_front();
-        compare_object(*o);
+    // Pairs are queued as the stored schema's fields reach them, so exactly
+    // what stored state can hold is compared.
+    while (objects_.has_pending() || enums_.has_pending()) {
+      if (objects_.has_pending()) {
+        const auto [stored, next] = objects_.pop();
+        compare_object(*stored, *next);
       } else {
-        const reflection::Enum *e = enums_.front();
-        enums_.pop_front();
-        compare_enum(*e);
+        const auto [stored, next] = enums_.pop();
+        compare_enum(*stored, *next);
       }
     }
     return std::move(out_);
@@ -144,56 +186,68 @@ class Gate {
     out_.push_back({std::move(where), std::move(what)});
   }
 
-  void reach(const reflection::Type &t) {
-    if (t.index() < 0) return;
-    const std::string name = referenced_name(s_, t);
-    if (refers_to_object(t)) {
-      if (seen_objects_.insert(name).second) objects_.push_back(&object_at(s_, t.index()));
-    } else if (seen_enums_.insert(name).second) {
-      enums_.push_back(&enum_at(s_, t.index()));
+  // Whether `b` refers to the counterpart of what `a` refers to (both to
+  // nothing, for a plain scalar or string). Pairs them even where the shape
+  // changed, as an enum whose underlying type changed.
+  bool same_referent(const reflection::Type &a, const reflection::Type &b) {
+    if (a.index() < 0 || b.index() < 0) return a.index() == b.index();
+    if (refers_to_object(a) != refers_to_object(b)) return false;
+    if (refers_to_object(a)) {
+      const reflection::Object &used = object_at(n_, b.index());
+      return objects_.counterpart(object_at(s_, a.index()), &used) == &used;
     }
+    const reflection::Enum &used = enum_at(n_, b.index());
+    return enums_.counterpart(enum_at(s_, a.index()), &used) == &used;
+  }
+
+  // Whether `b` reads what `a` wrote.
+  bool same_type(const reflection::Type &a, const reflection::Type &b) {
+    return same_referent(a, b) && a.base_type() == b.base_type() && a.element() == b.element() &&
+           a.fixed_length() == b.fixed_length();
   }
 
   // Whether the type changed; reports it if so.
   bool type_changed(const std::string &where, const reflection::Type &a, const reflection::Type &b) {
-    if (a.base_type() == b.base_type() && a.element() == b.element() &&
-        a.fixed_length() == b.fixed_length() && referenced_name(s_, a) == referenced_name(n_, b))
-      return false;
+    if (same_type(a, b)) return false;
     std::string from = type_name(s_, a, false), to = type_name(n_, b, false);
     if (from == to) from = type_name(s_, a, true), to = type_name(n_, b, true);
     report(where, "type changed from " + from + " to " + to);
     return true;
   }
 
-  void compare_object(const reflection::Object &stored) {
-    const reflection::Object *next = n_.objects()->LookupByKey(stored.name()->c_str());
-    // Gone or renamed: whatever referred to it has already been reported.
-    if (!next) return;
-    if (stored.is_struct() != next->is_struct()) {
+  // A field is known by its id (its position, in a struct); one that kept
+  // its name under another id has moved.
+  void check_moved(const std::string &where, const reflection::Field &stored, const reflection::Object &next,
+                   const char *what) {
+    if (const reflection::Field *same_name = next.fields()->LookupByKey(stored.name()->c_str());
+        same_name && same_name->id() != stored.id())
+      report(where, std::string(what) + " changed from " + std::to_string(stored.id()) + " to " +
+                        std::to_string(same_name->id()));
+  }
+
+  void compare_object(const reflection::Object &stored, const reflection::Object &next) {
+    if (stored.is_struct() != next.is_struct()) {
       report(stored.name()->str(),
              stored.is_struct() ? "changed from struct to table" : "changed from table to struct");
       return;
     }
     if (stored.is_struct())
-      compare_struct(stored, *next);
+      compare_struct(stored, next);
     else
-      compare_table(stored, *next);
+      compare_table(stored, next);
   }
 
   void compare_table(const reflection::Object &stored, const reflection::Object &next) {
     const std::string table = stored.name()->str() + ".";
     for (const reflection::Field *sf : by_id(stored)) {
       const std::string where = table + sf->name()->str();
-      if (const reflection::Field *same_name = next.fields()->LookupByKey(sf->name()->c_str());
-          same_name && same_name->id() != sf->id())
-        report(where, "id changed from " + std::to_string(sf->id()) + " to " + std::to_string(same_name->id()));
+      check_moved(where, *sf, next, "id");
       const reflection::Field *nf = field_with_id(next, sf->id());
       if (!nf) {
         report(where, sf->deprecated() ? "deprecated field removed (keep it, so its id is not reused)"
                                        : "field removed (mark it deprecated instead)");
         continue;
       }
-      reach(*sf->type());
       if (type_changed(where, *sf->type(), *nf->type())) continue;
       // Nothing reads a deprecated field, so its default and presence no
       // longer matter.
@@ -207,8 +261,7 @@ class Gate {
     }
     for (const reflection::Field *nf : by_id(next))
       if (!field_with_id(stored, nf->id()) && nf->required() && !nf->deprecated())
-        report(next.name()->str() + "." + nf->name()->str(),
-               "new field is required (state written before lacks it)");
+        report(table + nf->name()->str(), "new field is required (state written before lacks it)");
   }
 
   void compare_struct(const reflection::Object &stored, const reflection::Object &next) {
@@ -221,12 +274,12 @@ class Gate {
                        std::to_string(next.minalign()));
     for (const reflection::Field *sf : by_id(stored)) {
       const std::string where = name + "." + sf->name()->str();
+      check_moved(where, *sf, next, "position");
       const reflection::Field *nf = field_with_id(next, sf->id());
       if (!nf) {
         report(where, "field removed from struct");
         continue;
       }
-      reach(*sf->type());
       if (type_changed(where, *sf->type(), *nf->type())) continue;
       if (sf->offset() != nf->offset())
         report(where, "offset changed from " + std::to_string(sf->offset()) + " to " +
@@ -234,28 +287,26 @@ class Gate {
     }
     for (const reflection::Field *nf : by_id(next))
       if (!field_with_id(stored, nf->id()))
-        report(next.name()->str() + "." + nf->name()->str(), "field added to struct (a struct cannot grow)");
+        report(name + "." + nf->name()->str(), "field added to struct (a struct cannot grow)");
   }
 
-  void compare_enum(const reflection::Enum &stored) {
-    const reflection::Enum *next = n_.enums()->LookupByKey(stored.name()->c_str());
-    if (!next) return;
+  void compare_enum(const reflection::Enum &stored, const reflection::Enum &next) {
     if (stored.is_union()) {
-      compare_union(stored, *next);
+      compare_union(stored, next);
       return;
     }
     const std::string name = stored.name()->str();
     const reflection::BaseType from = stored.underlying_type()->base_type();
-    const reflection::BaseType to = next->underlying_type()->base_type();
+    const reflection::BaseType to = next.underlying_type()->base_type();
     if (from != to)
       report(name, "underlying type changed from " + scalar_name(from) + " to " + scalar_name(to));
     for (const reflection::EnumVal *sv : *stored.values()) {
       const std::string where = name + "." + sv->name()->str();
-      if (const reflection::EnumVal *nv = value_named(*next, *sv->name())) {
+      if (const reflection::EnumVal *nv = value_named(next, *sv->name())) {
         if (nv->value() != sv->value())
           report(where, "value changed from " + std::to_string(sv->value()) + " to " +
                             std::to_string(nv->value()));
-      } else if (!next->values()->LookupByKey(sv->value())) {
+      } else if (!next.values()->LookupByKey(sv->value())) {
         // A value kept under another name is a rename; a value gone is not.
         report(where, "value removed (state may hold it)");
       }
@@ -273,18 +324,16 @@ class Gate {
         continue;
       }
       const reflection::Type &a = *sv->union_type(), &b = *nv->union_type();
-      reach(a);
-      if (a.base_type() != b.base_type() || referenced_name(s_, a) != referenced_name(n_, b))
+      if (!same_type(a, b))
         report(where, "member changed from " + type_name(s_, a, false) + " to " + type_name(n_, b, false));
     }
   }
 
   const reflection::Schema &s_;
   const reflection::Schema &n_;
+  Pairing<reflection::Object> objects_;
+  Pairing<reflection::Enum> enums_;
   std::vector<Incompatibility> out_;
-  std::deque<const reflection::Object *> objects_;
-  std::deque<const reflection::Enum *> enums_;
-  std::set<std::string> seen_objects_, seen_enums_;
 };
 
 }  // namespace

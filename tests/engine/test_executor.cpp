@@ -211,6 +211,10 @@ TEST_CASE("a manifest naming a missing plugin is refused with the file and the e
   write_file(dir / "bot.json",
              R"({"bot":"x","version":"1","triggers":0,"microservices":{"location":[]}})");
   CHECK_THROWS_WITH(engine::load_manifest(dir.path()), Catch::Contains("'triggers' is 0"));
+  write_file(dir / "bot.json",
+             R"({"bot":"x","version":"1","microservices":{"location":[{"name":"a","plugin":")" + plugins +
+                 R"(/probe_a.so","sha256":"ABC"}]}})");
+  CHECK_THROWS_WITH(engine::load_manifest(dir.path()), Catch::Contains("'sha256' must be 64 lowercase hex digits"));
   write_file(dir / "bot.json", "{not json");
   CHECK_THROWS_WITH(engine::load_manifest(dir.path()), Catch::Contains("bot.json: not valid JSON"));
 }

@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "common/error.hpp"
+#include "common/hash.hpp"
 #include "loader/elf_check.hpp"
 #include "loader/plugin.hpp"
 #include "support/paths.hpp"
@@ -116,4 +117,36 @@ TEST_CASE("a library pinned by STB_GNU_UNIQUE is found before loading and report
   CHECK_FALSE(r.gone);
   CHECK_THAT(r.reason, Catch::Contains("STB_GNU_UNIQUE"));
   CHECK(loader::is_mapped(staged));
+}
+
+TEST_CASE("a plugin others could have written is refused; a SHA-256 pin admits only its bytes", "[loader][security]") {
+  TempDir dir;
+  const std::string file = dir / "p.so";
+  std::filesystem::copy_file(lesson2_v1, file);
+  ::chmod(file.c_str(), 0644);
+  CHECK(refusal(file) == "loaded");
+
+  ::chmod(file.c_str(), 0666);
+  CHECK_THAT(refusal(file), Catch::Contains("p.so: refused: plugin file is writable by other users (mode 0666)"));
+  ::chmod(file.c_str(), 0644);
+
+  ::chmod(dir.path().c_str(), 0777);
+  CHECK_THAT(refusal(file), Catch::Contains("refused: directory " + dir.path() + " is writable by other users"));
+  ::chmod(dir.path().c_str(), 01777);  // sticky, as /tmp: others cannot replace our entries
+  CHECK(refusal(file) == "loaded");
+  ::chmod(dir.path().c_str(), 0755);
+
+  if (::geteuid() == 0) {
+    REQUIRE(::chown(file.c_str(), 65534, 65534) == 0);
+    CHECK_THAT(refusal(file), Catch::Contains("refused: plugin file belongs to uid 65534"));
+    REQUIRE(::chown(file.c_str(), 0, 0) == 0);
+  } else {
+    WARN("not root: the foreign-owner case is skipped");
+  }
+
+  const std::string sha = sha256_hex(read_file(file));
+  loader::Staging staging;
+  CHECK_NOTHROW(loader::Plugin::load(file, staging, sha));
+  CHECK_THROWS_WITH(loader::Plugin::load(file, staging, std::string(64, '0')),
+                    Catch::Contains("refused: its SHA-256 is " + sha + ", the manifest pins 0000"));
 }

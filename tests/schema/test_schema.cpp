@@ -4,37 +4,28 @@
 #include <flatbuffers/util.h>
 
 #include <catch2/catch.hpp>
-#include <fstream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
 #include "common/hash.hpp"
+#include "fixtures.hpp"
 #include "schema/schema.hpp"
 
 using livebot::schema::BinarySchema;
 using livebot::schema::new_fields;
+using livebot::test::bfbs_path;
+using livebot::test::fbs_path;
+using livebot::test::load_schema;
+using livebot::test::read_bytes;
 using Strings = std::vector<std::string>;
 
 namespace {
-
-std::string read_bytes(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::string bfbs_path(const std::string &name) { return std::string(SCHEMA_BFBS_DIR) + "/" + name + ".bfbs"; }
-
-BinarySchema load(const std::string &name) {
-  return BinarySchema::parse(read_bytes(bfbs_path(name)), name + ".bfbs");
-}
 
 // A state buffer as a plugin would write it: base.fbs compiled by the
 // FlatBuffers parser, JSON in, binary out.
 std::string build_state(const std::string &json) {
   flatbuffers::Parser parser;
-  const std::string fbs = read_bytes(std::string(SCHEMA_FIXTURES_DIR) + "/base.fbs");
+  const std::string fbs = read_bytes(fbs_path("base"));
   if (!parser.Parse(fbs.c_str())) FAIL(parser.error_);
   if (!parser.Parse(json.c_str())) FAIL(parser.error_);
   return std::string(reinterpret_cast<const char *>(parser.builder_.GetBufferPointer()),
@@ -64,8 +55,8 @@ TEST_CASE("parse accepts flatc's binary schema and names its root table", "[sche
 }
 
 TEST_CASE("parse tells two schemas apart by content hash", "[schema]") {
-  CHECK(load("base").hash() == load("base").hash());
-  CHECK(load("base").hash() != load("accept_rename").hash());
+  CHECK(load_schema("base").hash() == load_schema("base").hash());
+  CHECK(load_schema("base").hash() != load_schema("accept_rename").hash());
 }
 
 TEST_CASE("parse refuses garbage with a message naming the source", "[schema]") {
@@ -87,7 +78,7 @@ TEST_CASE("parse refuses a schema without a root table", "[schema]") {
 }
 
 TEST_CASE("verify accepts a real state buffer and rejects damaged ones", "[schema]") {
-  const BinarySchema schema = load("base");
+  const BinarySchema schema = load_schema("base");
   const std::string state = build_state(state_json);
   CHECK(schema.verify(state));
   CHECK_FALSE(schema.verify(state.substr(0, state.size() - 8)));
@@ -99,11 +90,11 @@ TEST_CASE("verify rejects a buffer whose root offset points outside it", "[schem
   std::string state = build_state(state_json);
   state[0] = '\xff';
   state[1] = '\xff';
-  CHECK_FALSE(load("base").verify(state));
+  CHECK_FALSE(load_schema("base").verify(state));
 }
 
 TEST_CASE("to_json renders a state buffer from the binary schema alone", "[schema]") {
-  const std::string json = load("base").to_json(build_state(state_json));
+  const std::string json = load_schema("base").to_json(build_state(state_json));
   const nlohmann::json doc = nlohmann::json::parse(json);  // strict JSON, or this throws
   CHECK(doc["count"] == 7);
   CHECK(doc["mode"] == "Stop");
@@ -121,7 +112,7 @@ TEST_CASE("to_json renders a state buffer from the binary schema alone", "[schem
 }
 
 TEST_CASE("to_json output reads back into the same buffer", "[schema]") {
-  const BinarySchema schema = load("base");
+  const BinarySchema schema = load_schema("base");
   const std::string first = schema.to_json(build_state(state_json));
   const std::string again = schema.to_json(build_state(first));
   CHECK(again == first);
@@ -129,7 +120,7 @@ TEST_CASE("to_json output reads back into the same buffer", "[schema]") {
 
 TEST_CASE("to_json refuses a buffer that does not verify", "[schema]") {
   const std::string state = build_state(state_json);
-  REQUIRE_THROWS_WITH(load("base").to_json(state.substr(0, state.size() / 2)),
+  REQUIRE_THROWS_WITH(load_schema("base").to_json(state.substr(0, state.size() / 2)),
                       "lesson.State: buffer does not verify against its schema");
 }
 
@@ -138,7 +129,7 @@ TEST_CASE("to_json refuses a string that is not UTF-8, which the verifier lets t
   const auto at = state.find("abc");
   REQUIRE(at != std::string::npos);
   state.replace(at, 3, "\xff\xfe\xfd");
-  const BinarySchema schema = load("base");
+  const BinarySchema schema = load_schema("base");
   REQUIRE(schema.verify(state));
   REQUIRE_THROWS_WITH(schema.to_json(state), Catch::StartsWith("lesson.State: cannot render the buffer as JSON"));
 }
@@ -146,28 +137,29 @@ TEST_CASE("to_json refuses a string that is not UTF-8, which the verifier lets t
 TEST_CASE("new_fields lists added fields, nested ones as dotted paths", "[schema][new_fields]") {
   // `gone` is added already deprecated; `more` is a union, listed without
   // its hidden more_type.
-  CHECK(new_fields(load("base"), load("accept_add_field")) == Strings{"sub.c", "items.c", "extra", "more"});
+  CHECK(new_fields(load_schema("base"), load_schema("accept_add_field")) ==
+        Strings{"sub.c", "items.c", "extra", "more"});
 }
 
 TEST_CASE("new_fields lists new fields of new types", "[schema][new_fields]") {
-  CHECK(new_fields(load("base"), load("accept_new_types")) == Strings{"color", "extra"});
+  CHECK(new_fields(load_schema("base"), load_schema("accept_new_types")) == Strings{"color", "extra"});
 }
 
 TEST_CASE("new_fields: a renamed field is not new", "[schema][new_fields]") {
-  CHECK(new_fields(load("base"), load("accept_rename")).empty());
+  CHECK(new_fields(load_schema("base"), load_schema("accept_rename")).empty());
 }
 
 TEST_CASE("new_fields: a field deprecated since is not new", "[schema][new_fields]") {
-  CHECK(new_fields(load("base"), load("accept_deprecate")).empty());
-  CHECK(new_fields(load("accept_deprecate"), load("base")).empty());
+  CHECK(new_fields(load_schema("base"), load_schema("accept_deprecate")).empty());
+  CHECK(new_fields(load_schema("accept_deprecate"), load_schema("base")).empty());
 }
 
 TEST_CASE("new_fields ends on a table that holds itself", "[schema][new_fields]") {
   // children.label is the same field again; a walk down would never end.
-  CHECK(new_fields(load("tree"), load("tree_grown")) == Strings{"label"});
+  CHECK(new_fields(load_schema("tree"), load_schema("tree_grown")) == Strings{"label"});
 }
 
 TEST_CASE("new_fields: nothing is new between equal schemas or going back", "[schema][new_fields]") {
-  CHECK(new_fields(load("base"), load("base")).empty());
-  CHECK(new_fields(load("accept_add_field"), load("base")).empty());
+  CHECK(new_fields(load_schema("base"), load_schema("base")).empty());
+  CHECK(new_fields(load_schema("accept_add_field"), load_schema("base")).empty());
 }

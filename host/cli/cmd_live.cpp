@@ -1,0 +1,192 @@
+// livebot run / send / status / reload: the live host and the commands that
+// talk to it over its control socket.
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "common/error.hpp"
+#include "control/client.hpp"
+#include "control/protocol.hpp"
+#include "live/live_host.hpp"
+
+namespace livebot::cli {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr const char *kSocketHelp = "Control socket of the live host";
+
+// Sends one request and prints its answer; a refusal is one line on stderr.
+int ask(const std::string &socket, const std::string &line, bool as_json,
+        const std::function<void(const json &)> &print) {
+  control::Client client(socket);
+  const json r = json::parse(client.request(line), nullptr, false);
+  if (r.is_discarded() || !r.is_object()) throw Error(socket, "the host sent an answer that is not JSON");
+  if (!r.value("ok", false)) {
+    if (as_json) std::cout << r.dump(2) << '\n';
+    std::cerr << "livebot: " << socket << ": " << r.value("error", std::string("refused")) << '\n';
+    return kExitFailure;
+  }
+  if (as_json) std::cout << r.dump(2) << '\n';
+  else print(r);
+  return kExitOk;
+}
+
+void print_status(const json &r) {
+  std::cout << "bot " << r["bot"].get<std::string>() << ' ' << r["bot_version"].get<std::string>() << "  store "
+            << r["store"].get<std::string>() << "  up " << r["uptime_ms"].get<int64_t>() / 1000 << " s, "
+            << r["executions"].get<int64_t>() << " executions, " << r["queued"].get<int64_t>() << " queued\n";
+  for (const auto &m : r["microservices"]) {
+    std::cout << "  " << m["name"].get<std::string>() << "  " << m["version"].get<std::string>() << " (generation "
+              << m["generation"].get<uint64_t>() << ", " << m["state"].get<std::string>() << ")  "
+              << m["executions"].get<int64_t>() << " executions, " << m["errors"].get<int64_t>() << " errors\n"
+              << "    staged " << m["staged"].get<std::string>() << '\n';
+    for (const auto &v : m["versions"]) {
+      const auto state = v["state"].get<std::string>();
+      if (state == "serving" || state == "probation") continue;
+      std::cout << "    " << state << ": " << (v["version"].get<std::string>().empty() ? "?" : v["version"].get<std::string>())
+                << (v["note"].get<std::string>().empty() ? "" : " — " + v["note"].get<std::string>()) << '\n';
+    }
+  }
+  std::cout << "  mapped images: " << r["mapped_images"].size() << '\n';
+}
+
+}  // namespace
+
+void add_live(CLI::App &app, std::vector<Command> &out) {
+  {
+    auto o = std::make_shared<live::LiveOptions>();
+    auto seconds = std::make_shared<int64_t>(o->probation.millis / 1000);
+    auto *sub = app.add_subcommand("run", "Run a bot live: inputs and commands on a control socket, hot reload");
+    sub->add_option("--bot,-b", o->bot_dir, "Bot directory (bot.json and its plugins)")->required();
+    sub->add_option("--store,-s", o->store_path, "Store file")->capture_default_str();
+    sub->add_option("--socket", o->socket_path, kSocketHelp)->capture_default_str();
+    sub->add_option("--timezone", o->timezone, "Time zone of locations first seen live")->capture_default_str();
+    sub->add_option("--probation", o->probation.executions,
+                    "Executions a new version must pass before the old one is unloaded")
+        ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}))
+        ->capture_default_str();
+    sub->add_option("--probation-seconds", *seconds, "…or this long after it was published")
+        ->check(CLI::Range(int64_t{0}, int64_t{86'400}))
+        ->capture_default_str();
+    auto no_watch = std::make_shared<bool>(false);
+    sub->add_flag("--no-watch", *no_watch, "Do not watch the plugin files (reload only when told)");
+    sub->add_option("--debounce-ms", o->debounce_ms, "Quiet time after a file event before the plugins are rescanned")
+        ->check(CLI::Range(int64_t{0}, int64_t{60'000}))
+        ->capture_default_str();
+    sub->add_flag("--poll", o->poll_only, "Watch by polling only (file systems without inotify)");
+    out.push_back({sub, [o, seconds, no_watch]() {
+                     o->watch = !*no_watch;
+                     o->probation.millis = *seconds * 1000;
+                     live::LiveHost host(*o);
+                     return host.run();
+                   }});
+  }
+  {
+    struct Opts {
+      std::string socket = "livebot.sock", lines;
+      control::SendRequest req;
+      std::string device, mode, alert, description;
+      int32_t type = 0;
+      std::vector<std::string> params;
+      int64_t timestamp = -1;
+      bool json = false;
+    };
+    auto o = std::make_shared<Opts>();
+    auto *sub = app.add_subcommand("send", "Send a live host an input for a location (or many, from a file)");
+    sub->add_option("location", o->req.location, "Location id");
+    sub->add_option("--mode", o->mode, "A mode change to MODE");
+    sub->add_option("--device,-d", o->device, "A measurement (or --alert) of this device");
+    sub->add_option("--type,-t", o->type, "The device's type number")->check(CLI::PositiveNumber);
+    sub->add_option("--description", o->description, "The device's description");
+    sub->add_option("--param,-p", o->params, "A measured parameter NAME=VALUE (repeatable)");
+    sub->add_option("--alert", o->alert, "An alert of this type from --device");
+    sub->add_option("--timestamp-ms", o->timestamp, "Event time (default: the host's clock)")
+        ->check(CLI::NonNegativeNumber);
+    sub->add_option("--lines", o->lines,
+                    "Send every request line of this file (protocol JSON), pipelined; - for stdin")
+        ->check(CLI::ExistingFile | CLI::IsMember({"-"}));
+    sub->add_option("--socket", o->socket, kSocketHelp)->capture_default_str();
+    sub->add_flag("--json", o->json, "Print the host's answer as JSON");
+    out.push_back({sub, [o]() {
+                     if (!o->lines.empty()) {
+                       control::Client client(o->socket);
+                       std::ifstream file;
+                       if (o->lines != "-") file.open(o->lines);
+                       std::istream &in = o->lines == "-" ? std::cin : file;
+                       size_t sent = 0, ok = 0;
+                       for (std::string line; std::getline(in, line);)
+                         if (!line.empty()) client.send_line(line), ++sent;
+                       for (size_t i = 0; i < sent; ++i) {
+                         const json r = json::parse(client.read_line(), nullptr, false);
+                         if (r.is_object() && r.value("ok", false)) ++ok;
+                         else std::cerr << "livebot: " << o->lines << ": request " << i + 1 << ": "
+                                        << (r.is_object() ? r.value("error", std::string("refused")) : "bad answer") << '\n';
+                       }
+                       if (o->json) std::cout << json{{"sent", sent}, {"ok", ok}}.dump() << '\n';
+                       else std::cout << ok << " of " << sent << " inputs executed and committed\n";
+                       return ok == sent ? kExitOk : kExitFailure;
+                     }
+                     auto &r = o->req;
+                     if (r.location.empty()) throw Error("send", "a location is required (or --lines FILE)");
+                     if (o->timestamp >= 0) r.timestamp_ms = o->timestamp;
+                     if (!o->mode.empty()) {
+                       r.kind = engine::Input::Kind::Mode;
+                       r.mode = o->mode;
+                     } else {
+                       if (o->device.empty() || o->type <= 0)
+                         throw Error("send", "give --mode MODE, or --device ID --type N with --param NAME=VALUE");
+                       control::DeviceEvent d{o->device, o->type, o->description, {}, {}};
+                       for (const auto &p : o->params) {
+                         const auto eq = p.find('=');
+                         if (eq == std::string::npos || eq == 0) throw Error("send", "--param '" + p + "' is not NAME=VALUE");
+                         d.params.emplace_back(p.substr(0, eq), p.substr(eq + 1));
+                       }
+                       r.kind = o->alert.empty() ? engine::Input::Kind::Measurement : engine::Input::Kind::Alert;
+                       r.alert_type = o->alert;
+                       r.devices.push_back(std::move(d));
+                     }
+                     return ask(o->socket, control::encode_send(r), o->json, [](const json &a) {
+                       std::cout << "executed and committed for " << a["location"].get<std::string>() << " at "
+                                 << a["timestamp_ms"].get<int64_t>() << " ms"
+                                 << (a["failed"].get<int64_t>() ? ", with failed callbacks (see livebot errors)" : "")
+                                 << '\n';
+                     });
+                   }});
+  }
+  {
+    auto socket = std::make_shared<std::string>("livebot.sock");
+    auto as_json = std::make_shared<bool>(false);
+    auto *sub = app.add_subcommand("status", "Show a live host's microservices, versions, swaps and mapped images");
+    sub->add_option("--socket", *socket, kSocketHelp)->capture_default_str();
+    sub->add_flag("--json", *as_json, "Print as JSON");
+    out.push_back({sub, [socket, as_json]() { return ask(*socket, R"({"cmd":"status"})", *as_json, print_status); }});
+  }
+  {
+    auto socket = std::make_shared<std::string>("livebot.sock");
+    auto ms = std::make_shared<std::string>();
+    auto as_json = std::make_shared<bool>(false);
+    auto *sub = app.add_subcommand("reload", "Make a live host check its plugin files now and swap in what changed");
+    sub->add_option("microservice", *ms, "Only this microservice");
+    sub->add_option("--socket", *socket, kSocketHelp)->capture_default_str();
+    sub->add_flag("--json", *as_json, "Print as JSON");
+    out.push_back({sub, [socket, ms, as_json]() {
+                     json req{{"cmd", "reload"}};
+                     if (!ms->empty()) req["microservice"] = *ms;
+                     int rc = kExitOk;
+                     const int asked = ask(*socket, req.dump(), *as_json, [&](const json &r) {
+                       for (const auto &x : r["results"]) {
+                         std::cout << x["microservice"].get<std::string>() << ": " << x["outcome"].get<std::string>()
+                                   << " — " << x["message"].get<std::string>() << '\n';
+                         if (x["outcome"] == "refused") rc = kExitFailure;
+                       }
+                     });
+                     return asked != kExitOk ? asked : rc;
+                   }});
+  }
+}
+
+}  // namespace livebot::cli

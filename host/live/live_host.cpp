@@ -1,0 +1,299 @@
+#include "live/live_host.hpp"
+
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+#include <uv.h>
+
+#include <chrono>
+#include <csignal>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "control/protocol.hpp"
+#include "control/server.hpp"
+#include "engine/bot.hpp"
+#include "engine/executor.hpp"
+#include "loader/elf_check.hpp"
+#include "loader/staging.hpp"
+#include "store/store.hpp"
+#include "watch/watcher.hpp"
+
+namespace livebot::live {
+
+using nlohmann::json;
+
+namespace {
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+json error_reply(const std::string &why) { return {{"ok", false}, {"error", why}}; }
+
+// Inputs handled per turn of the loop, so commands and new connections are
+// served between them under a steady stream.
+constexpr int kInputsPerTurn = 64;
+
+}  // namespace
+
+struct LiveHost::Impl {
+  struct Queued {
+    control::SendRequest req;
+    int64_t timestamp_ms;
+    control::Reply reply;
+  };
+
+  LiveOptions opts;
+  uv_loop_t loop{};
+  loader::Staging staging;
+  std::unique_ptr<engine::Bot> bot;
+  std::unique_ptr<store::Store> st;
+  std::unique_ptr<engine::Executor> ex;
+  std::unique_ptr<reload::Reloader> reloader;
+  std::unique_ptr<control::Server> server;
+  std::vector<std::unique_ptr<watch::DirWatcher>> watchers;
+  uv_idle_t drain{};
+  uv_timer_t ticker{};
+  uv_signal_t sigterm{}, sigint{};
+  std::deque<Queued> queue;
+  bool stopping = false;
+  int64_t started_ms = wall_ms();
+  int64_t executions = 0, failed_commits = 0;
+
+  explicit Impl(const LiveOptions &o) : opts(o) {
+    uv_loop_init(&loop);
+    bot = engine::Bot::load(engine::load_manifest(opts.bot_dir), staging);
+    st = store::open_sqlite_store(opts.store_path);
+    ex = std::make_unique<engine::Executor>(*st, *bot, opts.timezone);
+    st->begin();
+    try {
+      ex->register_schemas();
+      st->commit();
+    } catch (...) {
+      st->rollback();
+      throw;
+    }
+    reloader = std::make_unique<reload::Reloader>(*ex, staging, opts.probation);
+    server = std::make_unique<control::Server>(&loop, opts.socket_path,
+                                               [this](const std::string &line, control::Reply r) { handle(line, r); });
+    uv_idle_init(&loop, &drain);
+    drain.data = this;
+    uv_timer_init(&loop, &ticker);
+    ticker.data = this;
+    uv_timer_start(
+        &ticker, [](uv_timer_t *t) { static_cast<Impl *>(t->data)->reloader->tick(wall_ms()); }, 1000, 1000);
+    for (auto *sig : {&sigterm, &sigint}) {
+      uv_signal_init(&loop, sig);
+      sig->data = this;
+      uv_signal_start(
+          sig, [](uv_signal_t *s, int signum) {
+            spdlog::info("signal {}: draining and stopping", signum);
+            static_cast<Impl *>(s->data)->shut_down();
+          },
+          sig == &sigterm ? SIGTERM : SIGINT);
+      // The handlers stay installed until the host is destroyed, so a
+      // second SIGTERM during the drain is not fatal, but they do not keep
+      // the loop running.
+      uv_unref(reinterpret_cast<uv_handle_t *>(sig));
+    }
+    if (opts.watch) watch_plugins();
+    spdlog::info("serving bot {} {} on {} (store {})", bot->manifest().bot, bot->manifest().version, opts.socket_path,
+                 opts.store_path);
+  }
+
+  ~Impl() {
+    shut_down();
+    // The drain is done: a late SIGTERM must not turn a clean exit into a
+    // kill, so it stays blocked (pending) from here to the process's end.
+    sigset_t late;
+    sigemptyset(&late);
+    sigaddset(&late, SIGTERM);
+    sigaddset(&late, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &late, nullptr);
+    for (auto *sig : {&sigterm, &sigint}) uv_close(reinterpret_cast<uv_handle_t *>(sig), nullptr);
+    uv_run(&loop, UV_RUN_DEFAULT);  // let close callbacks run
+    uv_loop_close(&loop);
+  }
+
+  void handle(const std::string &line, control::Reply reply) {
+    control::Request req;
+    try {
+      req = control::decode_request(line);
+    } catch (const Error &e) {
+      return reply(error_reply(e.what()).dump());
+    }
+    if (auto *send = std::get_if<control::SendRequest>(&req)) {
+      if (stopping) return reply(error_reply("host: stopping, input not taken").dump());
+      const int64_t ts = send->timestamp_ms.value_or(wall_ms());
+      queue.push_back({std::move(*send), ts, reply});
+      uv_idle_start(&drain, [](uv_idle_t *h) { static_cast<Impl *>(h->data)->run_some(kInputsPerTurn); });
+      return;
+    }
+    if (std::holds_alternative<control::StatusRequest>(req)) return reply(status().dump());
+    reply(reload(std::get<control::ReloadRequest>(req).microservice).dump());
+  }
+
+  void run_some(int budget) {
+    control::InputScratch scratch;
+    while (!queue.empty() && budget-- != 0) {
+      Queued q = std::move(queue.front());
+      queue.pop_front();
+      const auto in = control::to_input(q.req, q.timestamp_ms, scratch);
+      json r;
+      try {
+        st->begin();
+        reloader->execute(in, wall_ms());
+        ex->flush();
+        st->commit();
+        ++executions;
+        json generations = json::array();  // which build of each microservice served it
+        for (const auto &m : bot->microservices()) generations.push_back(m.plugin->generation());
+        r = {{"ok", true}, {"location", q.req.location}, {"timestamp_ms", q.timestamp_ms},
+             {"failed", ex->last_failures().size()}, {"generations", generations}};
+      } catch (const std::exception &e) {
+        // The store refused the commit: nothing of this execution is kept.
+        if (st->in_transaction()) st->rollback();
+        ex->forget();
+        ++failed_commits;
+        spdlog::error("execution for {} not committed: {}", q.req.location, e.what());
+        r = error_reply(std::string("not committed: ") + e.what());
+      }
+      q.reply(r.dump());
+    }
+    if (queue.empty()) uv_idle_stop(&drain);
+  }
+
+  // One watcher per directory holding plugin files, reporting only those files.
+  void watch_plugins() {
+    std::map<std::string, std::set<std::string>> dirs;
+    for (const auto &m : bot->microservices()) {
+      const std::filesystem::path p(m.spec.plugin);
+      dirs[p.parent_path().string()].insert(p.filename().string());
+    }
+    for (auto &[dir, names] : dirs) {
+      watch::WatchOptions wo;
+      wo.accept = [names](std::string_view n) { return names.count(std::string(n)) > 0; };
+      wo.complete = [](const std::string &path) {
+        try {
+          loader::check_elf_file(path);
+          return true;
+        } catch (const Error &) {
+          return false;
+        }
+      };
+      wo.debounce = std::chrono::milliseconds(opts.debounce_ms);
+      wo.poll_only = opts.poll_only;
+      watchers.push_back(std::make_unique<watch::DirWatcher>(
+          &loop, dir, std::move(wo), [this](const std::vector<watch::Change> &changes) { on_files(changes); }));
+      watchers.back()->start();
+    }
+  }
+
+  void on_files(const std::vector<watch::Change> &changes) {
+    const auto &all = bot->microservices();
+    for (const auto &c : changes)
+      for (size_t i = 0; i < all.size(); ++i) {
+        if (all[i].spec.plugin != c.path) continue;
+        if (c.kind == watch::Change::Kind::Removed) {
+          spdlog::warn("{}: {} is gone; its staged copy keeps serving, and nothing of its memory is lost",
+                       all[i].spec.name, c.path);
+          continue;
+        }
+        offer(i);
+      }
+  }
+
+  // Offers microservice `i`'s plugin file, in a transaction of its own (a
+  // refusal is recorded, a published schema stored).
+  json offer(size_t i) {
+    const auto &m = bot->microservices()[i];
+    st->begin();
+    const auto r = reloader->offer(i, m.spec.plugin, wall_ms());
+    ex->flush();
+    st->commit();
+    static const char *const outcomes[] = {"published", "unchanged", "refused"};
+    return {{"microservice", m.spec.name}, {"outcome", outcomes[static_cast<int>(r.outcome)]}, {"message", r.message}};
+  }
+
+  json reload(const std::string &only) {
+    json results = json::array();
+    const auto &all = bot->microservices();
+    try {
+      if (!only.empty()) reloader->index_of(only);
+    } catch (const Error &e) {
+      return error_reply(e.what());
+    }
+    for (size_t i = 0; i < all.size(); ++i)
+      if (only.empty() || all[i].spec.name == only) results.push_back(offer(i));
+    return {{"ok", true}, {"results", results}};
+  }
+
+  json watched_dirs() const {
+    json dirs = json::array();
+    for (const auto &w : watchers) dirs.push_back(w->dir());
+    return dirs;
+  }
+
+  json status() {
+    json ms = json::array();
+    const auto &all = bot->microservices();
+    for (size_t i = 0; i < all.size(); ++i) {
+      const auto &m = all[i];
+      json versions = json::array();
+      for (const auto &v : reloader->history(i))
+        versions.push_back({{"version", v.version}, {"generation", v.generation}, {"state", v.state},
+                            {"note", v.note}, {"executions", v.executions}, {"errors", v.errors},
+                            {"staged", v.staged_path}, {"published_ms", v.published_ms}});
+      ms.push_back({{"name", m.spec.name},
+                    {"file", m.spec.plugin},
+                    {"version", m.plugin->version()},
+                    {"generation", m.plugin->generation()},
+                    {"staged", m.plugin->staged_path()},
+                    {"state", reloader->on_probation(i) ? "probation" : "serving"},
+                    {"executions", m.stats.executions},
+                    {"errors", m.stats.errors},
+                    {"versions", versions}});
+    }
+    return {{"ok", true},
+            {"bot", bot->manifest().bot},
+            {"bot_version", bot->manifest().version},
+            {"store", opts.store_path},
+            {"socket", opts.socket_path},
+            {"uptime_ms", wall_ms() - started_ms},
+            {"queued", queue.size()},
+            {"executions", executions},
+            {"failed_commits", failed_commits},
+            {"microservices", ms},
+            {"watching", watched_dirs()},
+            {"mapped_images", reloader->mapped_images()}};
+  }
+
+  void shut_down() {
+    if (stopping) return;
+    stopping = true;
+    watchers.clear();
+    if (server) server->stop_listening();
+    run_some(-1);  // everything queued is still served, and answered
+    if (server) server->close();
+    for (uv_handle_t *h : {reinterpret_cast<uv_handle_t *>(&drain), reinterpret_cast<uv_handle_t *>(&ticker)})
+      uv_close(h, nullptr);
+  }
+};
+
+LiveHost::LiveHost(const LiveOptions &opts) : impl_(std::make_unique<Impl>(opts)) {}
+LiveHost::~LiveHost() = default;
+
+int LiveHost::run() {
+  uv_run(&impl_->loop, UV_RUN_DEFAULT);
+  spdlog::info("stopped after {} executions", impl_->executions);
+  return 0;
+}
+
+void LiveHost::stop() { impl_->shut_down(); }
+
+}  // namespace livebot::live

@@ -1,0 +1,91 @@
+// Hot reload of one bot's microservices, between executions: a new file is
+// loaded from a private staged copy, checked (ELF, ABI, the schema gate
+// against every schema that wrote stored state), published, and kept on
+// probation; the version it replaced stays mapped until probation passes,
+// then is unloaded and verified gone.
+//
+// Promises:
+//  - A version that fails to load or fails the gate never serves: the
+//    current one carries on and the refusal is recorded.
+//  - A version on probation that fails in an execution is rolled back: that
+//    whole execution is undone (every instance, outputs too), the previous
+//    version is put back, and the same input runs again on it. The file is
+//    not tried again until it changes.
+//  - At most two versions of one microservice are mapped at any time.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/executor.hpp"
+#include "loader/plugin.hpp"
+#include "loader/staging.hpp"
+
+namespace livebot::reload {
+
+struct ProbationPolicy {
+  int64_t executions = 10;  // instance executions the new version must pass
+  int64_t millis = 30'000;  // or this long since it was published
+};
+
+// One version of a microservice as the host has seen it.
+struct VersionRecord {
+  std::string version, file, hash, staged_path;
+  uint64_t generation = 0;
+  int64_t published_ms = 0;
+  int64_t executions = 0, errors = 0;  // while it served
+  // serving | probation | standby (the previous one, kept mapped while the
+  // next is on probation) | retired | rolled back | refused
+  std::string state;
+  std::string note;  // why refused / rolled back; "pinned: …" if its image stayed mapped
+};
+
+struct Offer {
+  enum class Outcome { Published, Unchanged, Refused };
+  Outcome outcome = Outcome::Unchanged;
+  std::string message;  // one line
+};
+
+class Reloader {
+ public:
+  Reloader(engine::Executor &ex, loader::Staging &staging, ProbationPolicy policy = {});
+  ~Reloader();
+
+  // Index of the manifest microservice `name`; throws livebot::Error if none.
+  size_t index_of(const std::string &name) const;
+
+  // Loads `file` as the next version of microservice `ms`. Between
+  // executions only. Failures are recorded (`livebot errors`) at `now_ms`.
+  Offer offer(size_t ms, const std::string &file, int64_t now_ms);
+
+  // Runs one input through the executor with the rollback promise above.
+  void execute(const engine::Input &in, int64_t now_ms);
+
+  // Ends probations whose time is up (call when the clock moves).
+  void tick(int64_t now_ms);
+
+  bool on_probation(size_t ms) const;
+  // The versions microservice `ms` has been offered in this process (the
+  // last 32, and always the serving and standby ones), oldest first,
+  // refused ones included; counters up to date.
+  const std::vector<VersionRecord> &history(size_t ms);
+  // Staged images still mapped (at most two per microservice).
+  std::vector<std::string> mapped_images() const;
+
+ private:
+  struct Slot;
+  Slot &slot(size_t ms);
+  void pass(size_t ms, int64_t now_ms);
+  void roll_back(size_t ms, const std::string &why, const engine::Input &in, int64_t now_ms);
+  void remember(Slot &s, VersionRecord rec);
+  void settle(size_t ms);  // adds the active version's new counts to its record
+  std::string unload(std::unique_ptr<loader::Plugin> p);
+
+  engine::Executor &ex_;
+  loader::Staging &staging_;
+  ProbationPolicy policy_;
+  std::vector<Slot> slots_;
+};
+
+}  // namespace livebot::reload
