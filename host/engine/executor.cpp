@@ -261,6 +261,7 @@ std::optional<int64_t> Executor::next_due(std::string_view id) {
 }
 
 bool Executor::run_due(std::string_view id, int64_t now_ms) {
+  last_failures_.clear();  // also when the item runs no execution
   Location &loc = location(id);
   const auto due = first_due(loc);
   if (!due || due->at > now_ms) return false;

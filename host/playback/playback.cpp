@@ -170,13 +170,14 @@ PlaybackSummary run_playback(const PlaybackOptions &opts) {
     if (want) due.arm(loc, *want);
     else due.disarm(loc);
   };
-  // Runs everything due at or before `until`, each item its own execution:
-  // earliest first; at one time, by location, then as run_due orders them.
+  // Runs everything due at or before `until`, each item its own execution
+  // (with the reloader's rollback promise): earliest first; at one time, by
+  // location, then as run_due orders them.
   const auto run_due_until = [&](int64_t until) {
     while (const auto t = due.next_due()) {
       if (*t > until) break;
       for (const auto &loc : due.pop_due(*t)) {
-        while (ex.run_due(loc, *t)) executed();
+        while (reloader.run_due(loc, *t, *t)) executed();
         rearm(loc);
       }
     }

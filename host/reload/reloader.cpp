@@ -24,10 +24,6 @@ struct Reloader::Slot {
 
 namespace {
 
-// Versions remembered per microservice: a host that swaps all day must not
-// grow with it. The serving and standby ones are always kept.
-constexpr size_t kHistoryKept = 32;
-
 VersionRecord record_of(const loader::Plugin &p, int64_t now_ms, std::string state) {
   VersionRecord r;
   r.version = p.version();
@@ -63,17 +59,6 @@ size_t Reloader::index_of(const std::string &name) const {
 }
 
 Reloader::Slot &Reloader::slot(size_t ms) { return slots_.at(ms); }
-
-void Reloader::remember(Slot &s, VersionRecord rec) {
-  s.history.push_back(std::move(rec));
-  const size_t oldest_needed = s.probation ? std::min(s.active, s.standby) : s.active;
-  size_t drop = 0;
-  while (s.history.size() - drop > kHistoryKept && drop < oldest_needed) ++drop;
-  if (drop == 0) return;
-  s.history.erase(s.history.begin(), s.history.begin() + static_cast<std::ptrdiff_t>(drop));
-  s.active -= drop;
-  s.standby = s.standby >= drop ? s.standby - drop : 0;
-}
 bool Reloader::on_probation(size_t ms) const { return slots_.at(ms).probation; }
 const std::vector<VersionRecord> &Reloader::history(size_t ms) {
   settle(ms);
@@ -110,7 +95,7 @@ Offer Reloader::offer(size_t ms, const std::string &file, int64_t now_ms) {
     r.published_ms = now_ms;
     r.state = "refused";
     r.note = why;
-    remember(s, std::move(r));
+    s.history.push_back(std::move(r));
     ex_.record_failure(ms, "", "", now_ms, "reload", why);
     spdlog::error("reload of {} refused: {}", name, why);
     return Offer{Offer::Outcome::Refused, why};
@@ -150,7 +135,7 @@ Offer Reloader::offer(size_t ms, const std::string &file, int64_t now_ms) {
     s.history[s.active].state = "standby";
     s.standby = s.active;
   }
-  remember(s, std::move(rec));
+  s.history.push_back(std::move(rec));
   s.active = s.history.size() - 1;
   s.probation = true;
   s.probation_until_ms = now_ms + policy_.millis;
@@ -173,7 +158,8 @@ void Reloader::pass(size_t ms, int64_t now_ms) {
                old.note.empty() ? "" : " (" + old.note + ")");
 }
 
-void Reloader::roll_back(size_t ms, const std::string &why, const engine::Input &in, int64_t now_ms) {
+void Reloader::roll_back(size_t ms, const std::string &why, std::string_view location, int64_t event_ms,
+                         int64_t now_ms) {
   Slot &s = slot(ms);
   settle(ms);
   auto &bad = s.history[s.active];
@@ -186,21 +172,22 @@ void Reloader::roll_back(size_t ms, const std::string &why, const engine::Input 
   good.state = "serving";
   s.active = s.standby;
   s.probation = false;
-  ex_.record_failure(ms, bad.version, std::string(in.location), in.timestamp_ms, "probation",
+  ex_.record_failure(ms, bad.version, std::string(location), event_ms, "probation",
                      "version " + bad.version + " rolled back to " + good.version + ": " + why);
   spdlog::error("{}: version {} failed on probation at {} and was rolled back to {}: {}",
                 ex_.bot().microservices()[ms].spec.name, bad.version, now_ms, good.version, why);
 }
 
-void Reloader::execute(const engine::Input &in, int64_t now_ms) {
+template <class Run>
+void Reloader::guarded(std::string_view location, int64_t event_ms, int64_t now_ms, Run &&run) {
   if (std::none_of(slots_.begin(), slots_.end(), [](const Slot &s) { return s.probation; })) {
-    ex_.execute(in);
+    run();
     return;
   }
   // Each pass either succeeds or rolls one version back, so this ends.
   for (;;) {
-    auto cp = ex_.checkpoint(in.location);
-    ex_.execute(in);
+    auto cp = ex_.checkpoint(location);
+    run();
     const auto &failed = ex_.last_failures();
     const auto it = std::find_if(failed.begin(), failed.end(), [&](size_t ms) { return slot(ms).probation; });
     if (it == failed.end()) break;
@@ -214,7 +201,7 @@ void Reloader::execute(const engine::Input &in, int64_t now_ms) {
         break;
       }
     ex_.restore(std::move(cp));
-    roll_back(ms, why, in, now_ms);
+    roll_back(ms, why, location, event_ms, now_ms);
   }
   for (size_t ms = 0; ms < slots_.size(); ++ms) {
     Slot &s = slots_[ms];
@@ -223,6 +210,17 @@ void Reloader::execute(const engine::Input &in, int64_t now_ms) {
             s.history[s.active].executions >= policy_.executions)
       pass(ms, now_ms);
   }
+}
+
+void Reloader::execute(const engine::Input &in, int64_t now_ms) {
+  guarded(in.location, in.timestamp_ms, now_ms, [&] { ex_.execute(in); });
+}
+
+bool Reloader::run_due(std::string_view location, int64_t until_ms, int64_t now_ms) {
+  const auto due = ex_.next_due(location);
+  if (!due || *due > until_ms) return false;
+  guarded(location, *due, now_ms, [&] { ex_.run_due(location, until_ms); });
+  return true;
 }
 
 void Reloader::tick(int64_t now_ms) {
