@@ -1,25 +1,12 @@
 // livebot errors: recorded callback failures, newest first.
-#include <ctime>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "common/iso_time.hpp"
 #include "store/store.hpp"
 
 namespace livebot::cli {
-
-namespace {
-
-std::string iso_time(int64_t ms) {
-  const std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-}  // namespace
 
 void add_errors(CLI::App &app, std::vector<Command> &out) {
   struct Opts {

@@ -1,10 +1,12 @@
 // livebot state LOCATION [MICROSERVICE]: stored memory rendered as JSON
 // through the binary schema that wrote it — no plugin code involved.
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
 #include "common/error.hpp"
+#include "common/iso_time.hpp"
 #include "schema/schema.hpp"
 #include "store/store.hpp"
 
@@ -59,8 +61,11 @@ void add_state(CLI::App &app, std::vector<Command> &out) {
                                       {"timezone", loc->timezone},
                                       {"bot_version", loc->bot_version}};
                    nlohmann::json instances = nlohmann::json::array();
-                   for (const auto &inst : st->load_instances(o->location)) {
+                   std::map<int64_t, const store::InstanceRecord *> by_id;
+                   const auto all = st->load_instances(o->location);
+                   for (const auto &inst : all) {
                      if (!o->microservice.empty() && inst.microservice != o->microservice) continue;
+                     by_id[inst.instance_id] = &inst;
                      const auto bfbs = st->load_schema(inst.schema_hash);
                      if (!bfbs) throw Error(o->store, "schema " + inst.schema_hash + " of " + inst.microservice + " is missing");
                      const auto schema = schema::BinarySchema::parse(*bfbs, o->store + ": schema " + inst.schema_hash);
@@ -77,6 +82,22 @@ void add_state(CLI::App &app, std::vector<Command> &out) {
                      return kExitNotFound;
                    }
                    doc["instances"] = instances;
+                   nlohmann::json timers = nlohmann::json::array();
+                   for (const auto &t : st->load_timers(o->location)) {
+                     const auto owner = by_id.find(t.instance_id);
+                     if (owner == by_id.end()) continue;
+                     timers.push_back({{"microservice", owner->second->microservice},
+                                       {"device", owner->second->device_id},
+                                       {"instance_id", t.instance_id},
+                                       {"reference", t.reference},
+                                       {"due_ms", t.due_ms},
+                                       {"due", iso_time(t.due_ms)}});
+                   }
+                   doc["timers"] = timers;
+                   nlohmann::json schedules = nlohmann::json::array();
+                   for (const auto &sch : st->load_schedules(o->location))
+                     schedules.push_back({{"id", sch.id}, {"next_ms", sch.next_ms}, {"next", iso_time(sch.next_ms)}});
+                   doc["schedules"] = schedules;
                    nlohmann::json vars = nlohmann::json::array();
                    for (const auto &v : st->load_variables(o->location)) vars.push_back(variable_json(v));
                    doc["variables"] = vars;
@@ -90,6 +111,14 @@ void add_state(CLI::App &app, std::vector<Command> &out) {
                      std::cout << "  " << i["microservice"].get<std::string>()
                                << (i["device"].get<std::string>().empty() ? "" : " [" + i["device"].get<std::string>() + "]")
                                << " (" << i["root_type"].get<std::string>() << "): " << i["state"].dump() << '\n';
+                   for (const auto &t : doc["timers"])
+                     std::cout << "  timer " << t["microservice"].get<std::string>()
+                               << (t["device"].get<std::string>().empty() ? "" : " [" + t["device"].get<std::string>() + "]")
+                               << " '" << t["reference"].get<std::string>() << "' due " << t["due"].get<std::string>()
+                               << '\n';
+                   for (const auto &sch : doc["schedules"])
+                     std::cout << "  schedule " << sch["id"].get<std::string>() << " next " << sch["next"].get<std::string>()
+                               << '\n';
                    for (const auto &v : doc["variables"]) std::cout << "  variable " << v.dump() << '\n';
                    return kExitOk;
                  }});

@@ -10,6 +10,7 @@
 
 #include "common/error.hpp"
 #include "engine/host_api.hpp"
+#include "schedule/zone.hpp"
 #include "schema/gate.hpp"
 
 namespace livebot::engine {
@@ -157,10 +158,29 @@ Location &Executor::location(std::string_view id) {
       inst.state = std::move(r.state);
       loc.instances.push_back(std::move(inst));
     }
+    order_instances(loc);  // the store lists them by name
     for (auto &v : store_.load_required_variables(key)) {
       std::string name = v.name;
       loc.vars.emplace(std::move(name), VarSlot{std::move(v), false});
     }
+    const auto &specs = bot_.manifest().schedules;
+    for (auto &m : store_.load_datastreams(key))
+      loc.streams.push_back({m.seq, m.due_ms, std::move(m.address), std::move(m.content)});
+    if (!loc.streams.empty()) loc.next_stream_seq = loc.streams.back().seq + 1;
+    for (auto &sch : store_.load_schedules(key)) {
+      if (std::any_of(specs.begin(), specs.end(), [&](const ScheduleSpec &s) { return s.id == sch.id; })) {
+        loc.schedules.emplace(std::move(sch.id), sch.next_ms);
+      } else {  // the manifest no longer names it
+        loc.schedules_changed.insert(std::move(sch.id));
+        loc.dirty = true;
+      }
+    }
+    // Timers of instances not loaded (a microservice this bot does not run)
+    // stay in the store with their owner's state.
+    for (auto &t : store_.load_timers(key))
+      if (std::any_of(loc.instances.begin(), loc.instances.end(),
+                      [&](const Instance &i) { return i.instance_id == t.instance_id; }))
+        loc.timers.emplace(TimerKey{t.instance_id, std::move(t.reference)}, t.due_ms);
   } else {
     loc.fresh = true;
     loc.rec.id = key;
@@ -183,13 +203,120 @@ void Executor::write_variable(livebot_exec &exec, std::string name, std::optiona
   slot = VarSlot{std::move(var), true};
 }
 
-void Executor::apply_devices(Location &loc, const Input &in) {
+void Executor::write_timer(livebot_exec &exec, TimerKey key, std::optional<int64_t> due_ms) {
+  Location &loc = *exec.location;
+  const auto it = loc.timers.find(key);
+  exec.timer_undo.try_emplace(key, it == loc.timers.end() ? std::nullopt : std::optional<int64_t>(it->second));
+  if (due_ms) loc.timers.insert_or_assign(key, *due_ms);
+  else if (it != loc.timers.end()) loc.timers.erase(it);
+  loc.timers_changed.insert(std::move(key));
+}
+
+const date::time_zone *Executor::zone_of(Location &loc) {
+  if (!loc.zone) {
+    auto found = schedule::resolve_zone(loc.rec.timezone);
+    if (!found.warning.empty() && warned_zones_.insert(loc.rec.timezone).second)
+      spdlog::warn("location {}: {}", loc.rec.id, found.warning);
+    loc.zone = found.zone;
+  }
+  return loc.zone;
+}
+
+int64_t Executor::utc_offset_ms(Location &loc, int64_t at_ms) { return schedule::utc_offset_ms(zone_of(loc), at_ms); }
+
+void Executor::start_schedules(Location &loc, int64_t now_ms) {
+  for (const auto &s : bot_.manifest().schedules) {
+    if (loc.schedules.count(s.id)) continue;
+    if (const auto next = schedule::next_fire(s.cron, now_ms, zone_of(loc))) {
+      loc.schedules.emplace(s.id, *next);
+      loc.schedules_changed.insert(s.id);
+    }
+  }
+  loc.schedules_started = true;
+}
+
+std::optional<Executor::Due> Executor::first_due(const Location &loc) const {
+  std::optional<Due> best;
+  // At one time: data streams, schedules by id (the map's order), timers.
+  if (!loc.streams.empty()) best = Due{Input::Kind::DataStream, loc.streams.front().due_ms, {}, {}};
+  for (const auto &[id, at] : loc.schedules)
+    if (!best || at < best->at) best = Due{Input::Kind::Schedule, at, {}, id};
+  const auto position = [&](int64_t id) {
+    return std::find_if(loc.instances.begin(), loc.instances.end(), [&](const Instance &i) { return i.instance_id == id; }) -
+           loc.instances.begin();
+  };
+  for (const auto &[key, at] : loc.timers) {
+    if (best && (at > best->at || (at == best->at && (best->kind != Input::Kind::Timer ||
+                                                      position(key.instance_id) >= position(best->timer.instance_id)))))
+      continue;
+    best = Due{Input::Kind::Timer, at, key, {}};
+  }
+  return best;
+}
+
+std::optional<int64_t> Executor::next_due(std::string_view id) {
+  const auto due = first_due(location(id));
+  if (!due) return std::nullopt;
+  return due->at;
+}
+
+bool Executor::run_due(std::string_view id, int64_t now_ms) {
+  last_failures_.clear();  // also when the item runs no execution
+  Location &loc = location(id);
+  const auto due = first_due(loc);
+  if (!due || due->at > now_ms) return false;
+  loc.dirty = true;
+  Input in;
+  in.kind = due->kind;
+  in.location = id;
+  in.timestamp_ms = due->at;
+  if (due->kind == Input::Kind::DataStream) {
+    const DataStreamMessage msg = std::move(loc.streams.front());
+    loc.streams.pop_front();
+    loc.streams_changed.insert(msg.seq);
+    if (!(bot_.manifest().triggers & kTriggerDataStream)) return true;  // no longer taken
+    in.address = msg.address;
+    in.content = msg.content;
+    execute(in);
+    ++stats_.datastream_executions;
+    return true;
+  }
+  if (due->kind == Input::Kind::Schedule) {
+    const auto &specs = bot_.manifest().schedules;
+    const auto spec = std::find_if(specs.begin(), specs.end(), [&](const ScheduleSpec &s) { return s.id == due->schedule; });
+    const auto next = schedule::next_fire(spec->cron, due->at, zone_of(loc));
+    if (next) loc.schedules[due->schedule] = *next;
+    else loc.schedules.erase(due->schedule);
+    loc.schedules_changed.insert(due->schedule);
+    in.schedule = due->schedule;
+    execute(in);
+    ++stats_.schedule_executions;
+    return true;
+  }
+  loc.timers.erase(due->timer);
+  loc.timers_changed.insert(due->timer);
+  const bool owned = std::any_of(loc.instances.begin(), loc.instances.end(),
+                                 [&](const Instance &i) { return i.instance_id == due->timer.instance_id; });
+  if (!owned || !(bot_.manifest().triggers & kTriggerTimer)) {
+    ++stats_.timers_dropped;
+    return true;
+  }
+  in.instance_id = due->timer.instance_id;
+  in.reference = due->timer.reference;
+  execute(in);
+  ++stats_.timer_executions;
+  return true;
+}
+
+std::vector<std::string> Executor::apply_devices(Location &loc, const Input &in) {
+  std::vector<std::string> added;
   for (const auto &d : in.devices) {
     auto it = loc.devices.find(d.id);
     if (it == loc.devices.end()) {
       DeviceState fresh;
       fresh.id = std::string(d.id);
       it = loc.devices.emplace(fresh.id, std::move(fresh)).first;
+      added.push_back(it->first);
     }
     DeviceState &dev = it->second;
     dev.type = d.type;
@@ -210,10 +337,30 @@ void Executor::apply_devices(Location &loc, const Input &in) {
     while (!dev.history.empty() && in.timestamp_ms - dev.history.front().timestamp_ms > kHistoryMs)
       dev.history.pop_front();
   }
+  return added;
+}
+
+void Executor::remove_device(Location &loc, const std::string &device_id) {
+  const auto &all = bot_.microservices();
+  for (const auto &inst : loc.instances) {
+    if (inst.device_id != device_id) continue;
+    loc.removed_instances.emplace_back(all[inst.microservice].spec.name, device_id);
+    // Its timers go with it, unfired.
+    for (auto t = loc.timers.lower_bound(TimerKey{inst.instance_id, {}});
+         t != loc.timers.end() && t->first.instance_id == inst.instance_id;) {
+      loc.timers_changed.insert(t->first);
+      t = loc.timers.erase(t);
+      ++stats_.timers_dropped;
+    }
+  }
+  loc.instances.erase(std::remove_if(loc.instances.begin(), loc.instances.end(),
+                                     [&](const Instance &i) { return i.device_id == device_id; }),
+                      loc.instances.end());
+  loc.devices.erase(device_id);
+  loc.removed_devices.push_back(device_id);
 }
 
 void Executor::sync_instances(Location &loc) {
-  const auto &all = bot_.microservices();
   bool added = false;
   const auto ensure = [&](size_t ms, const std::string &device_id) {
     for (const auto &i : loc.instances)
@@ -230,7 +377,11 @@ void Executor::sync_instances(Location &loc) {
   for (const auto &[id, dev] : loc.devices)
     for (const size_t ms : bot_.for_device_type(dev.type)) ensure(ms, id);
   for (const size_t ms : bot_.location_order()) ensure(ms, "");
-  if (!added && !loc.fresh) return;
+  if (added || loc.fresh) order_instances(loc);
+}
+
+void Executor::order_instances(Location &loc) {
+  const auto &all = bot_.microservices();
   // Initialize order: device microservices (by device, then manifest
   // order), then location microservices by priority and name.
   const auto rank = [&](const Instance &i) {
@@ -307,8 +458,11 @@ void Executor::add_notification(Notification n) {
 void Executor::execute(const Input &in) {
   last_failures_.clear();
   Location &loc = location(in.location);
+  const bool removal = in.kind == Input::Kind::DeviceRemoved;
+  if (removal && !loc.devices.count(in.devices.front().id)) return;  // never known, or gone already
+  if (!loc.schedules_started) start_schedules(loc, in.timestamp_ms);
   if (in.kind == Input::Kind::Mode) loc.rec.mode.assign(in.mode);
-  apply_devices(loc, in);
+  const auto added = removal ? std::vector<std::string>() : apply_devices(loc, in);
   sync_instances(loc);
   const std::string &version = bot_.manifest().version;
   const bool new_version = !loc.fresh && loc.rec.bot_version != version;
@@ -342,6 +496,25 @@ void Executor::execute(const Input &in) {
         payload = ev::CreateAlert(fbb, dev, at, fbb.CreateVectorOfSortedTables(&ps)).Union();
         break;
       }
+      case LIVEBOT_CB_DEVICE_ADDED:
+      case LIVEBOT_CB_DEVICE_DELETED:
+        type = ev::Payload::DeviceChange;
+        payload = ev::CreateDeviceChange(fbb, build_device(fbb, *t.device)).Union();
+        break;
+      case LIVEBOT_CB_TIMER:
+        type = ev::Payload::Timer;
+        payload = ev::CreateTimer(fbb, fbb.CreateString(t.input->reference.data(), t.input->reference.size())).Union();
+        break;
+      case LIVEBOT_CB_DATASTREAM:
+        type = ev::Payload::DataStream;
+        payload = ev::CreateDataStream(fbb, fbb.CreateString(t.input->address.data(), t.input->address.size()),
+                                       fbb.CreateString(t.input->content.data(), t.input->content.size()))
+                      .Union();
+        break;
+      case LIVEBOT_CB_SCHEDULE:
+        type = ev::Payload::Schedule;
+        payload = ev::CreateSchedule(fbb, fbb.CreateString(t.input->schedule.data(), t.input->schedule.size())).Union();
+        break;
       default:
         break;
     }
@@ -402,6 +575,13 @@ void Executor::execute(const Input &in) {
     invoke(c, LIVEBOT_CB_INITIALIZE, none);
   }
 
+  // Devices first seen: the location microservices hear of them first.
+  for (const auto &id : added) {
+    const Trigger t{LIVEBOT_CB_DEVICE_ADDED, &loc.devices.find(id)->second, &in};
+    for (auto &c : calls)
+      if (c.inst->device_id.empty()) invoke(c, LIVEBOT_CB_DEVICE_ADDED, t);
+  }
+
   // Dispatch the trigger.
   const auto for_device = [&](const DeviceState &dev, int32_t callback) {
     const Trigger t{callback, &dev, &in};
@@ -418,6 +598,32 @@ void Executor::execute(const Input &in) {
     case Input::Kind::Mode: {
       const Trigger t{LIVEBOT_CB_MODE, nullptr, &in};
       for (auto &c : calls) invoke(c, LIVEBOT_CB_MODE, t);
+      break;
+    }
+    case Input::Kind::Timer: {
+      const Trigger t{LIVEBOT_CB_TIMER, nullptr, &in};
+      for (auto &c : calls)
+        if (c.inst->instance_id == in.instance_id) invoke(c, LIVEBOT_CB_TIMER, t);
+      break;
+    }
+    case Input::Kind::Schedule: {
+      const Trigger t{LIVEBOT_CB_SCHEDULE, nullptr, &in};
+      for (auto &c : calls) invoke(c, LIVEBOT_CB_SCHEDULE, t);
+      break;
+    }
+    case Input::Kind::DataStream: {
+      const Trigger t{LIVEBOT_CB_DATASTREAM, nullptr, &in};
+      for (auto &c : calls) invoke(c, LIVEBOT_CB_DATASTREAM, t);
+      break;
+    }
+    case Input::Kind::DeviceRemoved: {
+      // The device's own instances are destroyed; location ones hear of it.
+      const DeviceState &dev = loc.devices.find(in.devices.front().id)->second;
+      const Trigger t{LIVEBOT_CB_DEVICE_DELETED, &dev, &in};
+      for (auto &c : calls) {
+        if (c.inst->device_id == dev.id) invoke(c, LIVEBOT_CB_DESTROY, none);
+        else if (c.inst->device_id.empty()) invoke(c, LIVEBOT_CB_DEVICE_DELETED, t);
+      }
       break;
     }
   }
@@ -437,6 +643,10 @@ void Executor::execute(const Input &in) {
     }
     if (c.failed) {
       for (auto &[name, old] : c.exec.undo) loc.vars[name] = std::move(old);
+      for (auto &[key, old] : c.exec.timer_undo) {
+        if (old) loc.timers.insert_or_assign(key, *old);
+        else loc.timers.erase(key);
+      }
       continue;
     }
     Instance &inst = *c.inst;
@@ -451,6 +661,11 @@ void Executor::execute(const Input &in) {
       n.microservice = c.ms->spec.name;
       add_notification(std::move(n));
     }
+    for (auto &m : c.exec.streams) {
+      m.seq = loc.next_stream_seq++;
+      loc.streams_changed.insert(m.seq);
+      loc.streams.push_back(std::move(m));
+    }
   }
 
   // Instances whose construct() failed are not kept: they are created anew
@@ -458,6 +673,7 @@ void Executor::execute(const Input &in) {
   loc.instances.erase(std::remove_if(loc.instances.begin(), loc.instances.end(),
                                      [](const Instance &i) { return !i.constructed; }),
                       loc.instances.end());
+  if (removal) remove_device(loc, std::string(in.devices.front().id));
   for (auto &[id, dev] : loc.devices) dev.updated.clear();
   loc.rec.bot_version = version;
   loc.fresh = false;
@@ -471,6 +687,12 @@ void Executor::flush() {
   pending_schemas_.clear();
   for (auto &[id, loc] : locations_) {
     if (!loc.dirty) continue;
+    // Removals first: a device may come back in the same batch. Deleting an
+    // instance deletes its stored timers.
+    for (const auto &[ms, device] : loc.removed_instances) store_.delete_instance(id, ms, device);
+    loc.removed_instances.clear();
+    for (const auto &device : loc.removed_devices) store_.delete_device(id, device);
+    loc.removed_devices.clear();
     store_.put_location(loc.rec);
     for (auto &[did, dev] : loc.devices) {
       if (!dev.dirty) continue;
@@ -490,6 +712,27 @@ void Executor::flush() {
       else store_.delete_variable(id, name);
       slot.dirty = false;
     }
+    for (const auto &key : loc.timers_changed) {
+      if (const auto t = loc.timers.find(key); t != loc.timers.end())
+        store_.put_timer(id, {key.instance_id, key.reference, t->second});
+      else
+        store_.delete_timer(id, key.instance_id, key.reference);
+    }
+    loc.timers_changed.clear();
+    for (const auto &sid : loc.schedules_changed) {
+      if (const auto sch = loc.schedules.find(sid); sch != loc.schedules.end())
+        store_.put_schedule(id, {sid, sch->second});
+      else
+        store_.delete_schedule(id, sid);
+    }
+    loc.schedules_changed.clear();
+    for (const int64_t seq : loc.streams_changed) {
+      const auto m = std::find_if(loc.streams.begin(), loc.streams.end(),
+                                  [&](const DataStreamMessage &x) { return x.seq == seq; });
+      if (m != loc.streams.end()) store_.put_datastream(id, {seq, m->due_ms, m->address, m->content});
+      else store_.delete_datastream(id, seq);
+    }
+    loc.streams_changed.clear();
     loc.dirty = false;
   }
   for (const auto &e : pending_errors_) store_.add_error(e);

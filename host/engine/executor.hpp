@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -43,13 +44,21 @@ struct DeviceInput {
 };
 
 struct Input {
-  enum class Kind { Measurement, Mode, Alert };
+  // Timer and Schedule inputs are made by run_due from the location's own;
+  // DataStream inputs too, from messages its microservices sent, and by a
+  // host for messages from outside. DeviceRemoved: the location no longer
+  // has devices[0] (a host learns it from the platform).
+  enum class Kind { Measurement, Mode, Alert, Timer, Schedule, DataStream, DeviceRemoved };
   Kind kind = Kind::Measurement;
   std::string_view location;
   int64_t timestamp_ms = 0;
-  std::vector<DeviceInput> devices;  // Measurement: one or more; Alert: one
+  std::vector<DeviceInput> devices;  // Measurement: one or more; Alert, DeviceRemoved: one
   std::string_view mode;             // Mode
   std::string_view alert_type;       // Alert
+  int64_t instance_id = 0;           // Timer: its owner
+  std::string_view reference;        // Timer
+  std::string_view schedule;         // Schedule: its id
+  std::string_view address, content;  // DataStream
 };
 
 struct Notification {
@@ -62,6 +71,10 @@ struct ExecutorStats {
   int64_t failed_callbacks = 0;
   int64_t notifications = 0;
   int64_t instances_created = 0;
+  int64_t timer_executions = 0;
+  int64_t timers_dropped = 0;  // due, but their owner was gone
+  int64_t schedule_executions = 0;
+  int64_t datastream_executions = 0;  // of messages the bot sent itself
 };
 
 // Where plugin log lines go (playback: a file in the output directory).
@@ -80,6 +93,16 @@ class Executor {
   void register_schemas();
 
   void execute(const Input &in);
+
+  // Virtual time. When the location next has something due (a data stream
+  // message its microservices sent, a schedule, a timer), loading it from
+  // the store if it is not cached.
+  std::optional<int64_t> next_due(std::string_view location);
+  // Runs the location's earliest item due at or before `now_ms` as one
+  // execution timestamped with its due time; false if nothing is due. Items
+  // due at one time go: data stream messages in send order, schedules by id,
+  // then timers in initialize order and by reference.
+  bool run_due(std::string_view location, int64_t now_ms);
   // Microservices (indices into Bot::microservices()) with a callback that
   // failed in the last execute().
   const std::vector<size_t> &last_failures() const { return last_failures_; }
@@ -136,13 +159,35 @@ class Executor {
   // Saves (or, with nullopt, deletes) a variable, remembering in `exec` what
   // it replaced.
   void write_variable(livebot_exec &exec, std::string name, std::optional<store::VariableRecord> var);
+  // Sets (or, with nullopt, cancels) a timer of `exec`'s instance,
+  // remembering in `exec` what it replaced.
+  void write_timer(livebot_exec &exec, TimerKey key, std::optional<int64_t> due_ms);
   const schema::BinarySchema &schema_of(const Instance &inst) const;
+  // The location's offset from UTC at an instant (unknown zones: UTC).
+  int64_t utc_offset_ms(Location &loc, int64_t at_ms);
 
  private:
   struct Call;
   Location &location(std::string_view id);
-  void apply_devices(Location &loc, const Input &in);
+  // Applies the input's device data; returns the devices first seen.
+  std::vector<std::string> apply_devices(Location &loc, const Input &in);
+  // After a DeviceRemoved execution: the device and its instances go, with
+  // their state and timers.
+  void remove_device(Location &loc, const std::string &device_id);
   void sync_instances(Location &loc);
+  void order_instances(Location &loc);
+  // What a location has due first, in run_due's order.
+  struct Due {
+    Input::Kind kind;
+    int64_t at;
+    TimerKey timer;        // Timer
+    std::string schedule;  // Schedule
+  };
+  std::optional<Due> first_due(const Location &loc) const;
+  // Starts the schedules the location lacks: first firing after `now_ms`.
+  // Once per location held (those the manifest dropped go at load).
+  void start_schedules(Location &loc, int64_t now_ms);
+  const date::time_zone *zone_of(Location &loc);
   std::vector<std::string> new_fields_for(const Instance &inst);
   void record_error(const Location &loc, const Instance &inst, int64_t ts, int32_t callback,
                     std::string message);
@@ -157,6 +202,7 @@ class Executor {
   std::vector<std::pair<std::string, std::string>> pending_schemas_;  // hash, bytes
   std::vector<size_t> last_failures_;
   std::vector<Notification> pending_outputs_;
+  std::set<std::string, std::less<>> warned_zones_;
   ExecutorStats stats_;
   PluginLogSink log_sink_ = nullptr;
   void *log_ctx_ = nullptr;

@@ -4,11 +4,28 @@
 #include <livebot/livebot_event_generated.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <iterator>
+
+#include "common/iso_time.hpp"
+
 namespace livebot::engine {
 
 namespace {
 
+// Every refusal says why, for the plugin's exception (last_refusal) and so
+// for the recorded error.
+int32_t refuse(livebot_exec *x, int32_t status, std::string why) {
+  x->refusal = std::move(why);
+  return status;
+}
+
 bool valid_name(const char *name, size_t len) { return name && len > 0 && len <= kMaxNameBytes; }
+
+int32_t bad_name(livebot_exec *x, const char *what, size_t len) {
+  return refuse(x, LIVEBOT_BAD_INPUT, std::string(what) + " of " + std::to_string(len) + " bytes; it takes 1 to " +
+                                          std::to_string(kMaxNameBytes));
+}
 
 int64_t api_timestamp_ms(livebot_exec *x) { return x->timestamp_ms; }
 
@@ -18,9 +35,11 @@ void api_log(livebot_exec *x, int32_t level, const char *msg, size_t len) {
 }
 
 int32_t api_set_state(livebot_exec *x, const uint8_t *data, size_t len) {
-  if (!data || len == 0 || len > kMaxStateBytes) return LIVEBOT_BAD_INPUT;
+  if (!data || len == 0 || len > kMaxStateBytes)
+    return refuse(x, LIVEBOT_BAD_INPUT, "a state of " + std::to_string(len) + " bytes; it takes 1 byte to 64 MiB");
   std::string bytes(reinterpret_cast<const char *>(data), len);
-  if (!x->executor->schema_of(*x->instance).verify(bytes)) return LIVEBOT_BAD_INPUT;
+  if (!x->executor->schema_of(*x->instance).verify(bytes))
+    return refuse(x, LIVEBOT_BAD_INPUT, "the state does not verify against the plugin's schema");
   x->new_state = std::move(bytes);
   return LIVEBOT_OK;
 }
@@ -31,9 +50,12 @@ void api_set_error(livebot_exec *x, const char *msg, size_t len) {
 
 int32_t api_save_variable(livebot_exec *x, const char *name, size_t name_len, int32_t kind, const uint8_t *data,
                           size_t len, int32_t required) {
-  if (!valid_name(name, name_len) || (len > 0 && !data)) return LIVEBOT_BAD_INPUT;
-  if (kind < LIVEBOT_VALUE_BYTES || kind > LIVEBOT_VALUE_FLATBUFFER) return LIVEBOT_BAD_INPUT;
-  if (len > kMaxVariableBytes) return LIVEBOT_REFUSED;
+  if (!valid_name(name, name_len)) return bad_name(x, "a variable name", name_len);
+  if (len > 0 && !data) return refuse(x, LIVEBOT_BAD_INPUT, "no bytes for a value of " + std::to_string(len));
+  if (kind < LIVEBOT_VALUE_BYTES || kind > LIVEBOT_VALUE_FLATBUFFER)
+    return refuse(x, LIVEBOT_BAD_INPUT, "unknown value kind " + std::to_string(kind));
+  if (len > kMaxVariableBytes)
+    return refuse(x, LIVEBOT_REFUSED, "a value of " + std::to_string(len) + " bytes; the limit is 16 MiB");
   std::string key(name, name_len);
   store::VariableRecord v;
   v.name = key;
@@ -46,7 +68,8 @@ int32_t api_save_variable(livebot_exec *x, const char *name, size_t name_len, in
 
 int32_t api_load_variable(livebot_exec *x, const char *name, size_t name_len, int32_t *kind, const uint8_t **data,
                           size_t *len) {
-  if (!valid_name(name, name_len) || !kind || !data || !len) return LIVEBOT_BAD_INPUT;
+  if (!valid_name(name, name_len)) return bad_name(x, "a variable name", name_len);
+  if (!kind || !data || !len) return refuse(x, LIVEBOT_BAD_INPUT, "nowhere to put the value");
   const auto found = x->executor->fetch_variable(*x->location, std::string(name, name_len));
   if (!found) return LIVEBOT_NOT_FOUND;
   // A stable copy: later saves may replace the slot this came from.
@@ -58,14 +81,16 @@ int32_t api_load_variable(livebot_exec *x, const char *name, size_t name_len, in
 }
 
 int32_t api_delete_variable(livebot_exec *x, const char *name, size_t name_len) {
-  if (!valid_name(name, name_len)) return LIVEBOT_BAD_INPUT;
+  if (!valid_name(name, name_len)) return bad_name(x, "a variable name", name_len);
   x->executor->write_variable(*x, std::string(name, name_len), std::nullopt);
   return LIVEBOT_OK;
 }
 
 int32_t api_notify(livebot_exec *x, const char *subject, size_t subject_len, const char *body, size_t body_len) {
-  if ((subject_len && !subject) || (body_len && !body)) return LIVEBOT_BAD_INPUT;
-  if (subject_len + body_len > kMaxNotificationBytes) return LIVEBOT_REFUSED;
+  if ((subject_len && !subject) || (body_len && !body)) return refuse(x, LIVEBOT_BAD_INPUT, "no bytes for the text");
+  if (subject_len + body_len > kMaxNotificationBytes)
+    return refuse(x, LIVEBOT_REFUSED,
+                  "a notification of " + std::to_string(subject_len + body_len) + " bytes; the limit is 1 MiB");
   x->notifications.push_back(Notification{x->timestamp_ms, x->location->rec.id, {},
                                           std::string(subject ? subject : "", subject_len),
                                           std::string(body ? body : "", body_len)});
@@ -74,8 +99,9 @@ int32_t api_notify(livebot_exec *x, const char *subject, size_t subject_len, con
 
 int32_t api_device_history(livebot_exec *x, const char *device_id, size_t device_id_len, const char *param,
                            size_t param_len, const uint8_t **data, size_t *len) {
-  if (!valid_name(device_id, device_id_len) || !valid_name(param, param_len) || !data || !len)
-    return LIVEBOT_BAD_INPUT;
+  if (!valid_name(device_id, device_id_len)) return bad_name(x, "a device id", device_id_len);
+  if (!valid_name(param, param_len)) return bad_name(x, "a parameter name", param_len);
+  if (!data || !len) return refuse(x, LIVEBOT_BAD_INPUT, "nowhere to put the history");
   const auto it = x->location->devices.find(std::string_view(device_id, device_id_len));
   if (it == x->location->devices.end()) return LIVEBOT_NOT_FOUND;
   const std::string_view name(param, param_len);
@@ -92,6 +118,93 @@ int32_t api_device_history(livebot_exec *x, const char *device_id, size_t device
   return LIVEBOT_OK;
 }
 
+void api_last_refusal(livebot_exec *x, const char **msg, size_t *len) {
+  if (msg) *msg = x->refusal.data();
+  if (len) *len = x->refusal.size();
+}
+
+// The timer `reference` names for the calling instance, or a refusal.
+int32_t timer_key(livebot_exec *x, const char *reference, size_t len, TimerKey &key) {
+  if (len > kMaxNameBytes || (len > 0 && !reference))
+    return refuse(x, LIVEBOT_BAD_INPUT, "a reference of " + std::to_string(len) + " bytes; it takes 0 to " +
+                                            std::to_string(kMaxNameBytes));
+  key = TimerKey{x->instance->instance_id, std::string(reference ? reference : "", len)};
+  return LIVEBOT_OK;
+}
+
+int32_t set_timer(livebot_exec *x, const char *reference, size_t len, int64_t due_ms) {
+  TimerKey key;
+  if (const int32_t rc = timer_key(x, reference, len, key); rc != LIVEBOT_OK) return rc;
+  if (!(x->executor->bot().manifest().triggers & kTriggerTimer))
+    return refuse(x, LIVEBOT_REFUSED, "the bot does not take timers: add 64 to its triggers in bot.json");
+  const auto &timers = x->location->timers;
+  if (!timers.count(key)) {
+    const auto first = timers.lower_bound(TimerKey{key.instance_id, {}});
+    const auto end = timers.lower_bound(TimerKey{key.instance_id + 1, {}});
+    if (static_cast<size_t>(std::distance(first, end)) >= kMaxTimersPerInstance)
+      return refuse(x, LIVEBOT_REFUSED, "the instance already has " + std::to_string(kMaxTimersPerInstance) +
+                                            " timers set; cancel some first");
+  }
+  // Never due in the execution that sets it: virtual time always moves on.
+  x->executor->write_timer(*x, std::move(key), std::max(due_ms, x->timestamp_ms + 1));
+  return LIVEBOT_OK;
+}
+
+int32_t api_start_timer_ms(livebot_exec *x, const char *reference, size_t len, int64_t ms) {
+  if (ms < 0 || ms > kMaxTimerMs)
+    return refuse(x, LIVEBOT_BAD_INPUT, "a timer of " + std::to_string(ms) + " ms; timers run from 0 ms to 366 days");
+  return set_timer(x, reference, len, x->timestamp_ms + ms);
+}
+
+int32_t api_set_alarm(livebot_exec *x, const char *reference, size_t len, int64_t timestamp_ms) {
+  const int64_t now = x->timestamp_ms;
+  if (timestamp_ms < now - kMaxTimerMs || timestamp_ms > now + kMaxTimerMs)
+    return refuse(x, LIVEBOT_BAD_INPUT, "an alarm at " + iso_time(timestamp_ms) + " is more than 366 days " +
+                                            (timestamp_ms < now ? "before" : "after") + " the execution's time (" +
+                                            iso_time(now) + ")");
+  return set_timer(x, reference, len, timestamp_ms);
+}
+
+int32_t api_timer_due(livebot_exec *x, const char *reference, size_t len, int64_t *due_ms) {
+  TimerKey key;
+  if (const int32_t rc = timer_key(x, reference, len, key); rc != LIVEBOT_OK) return rc;
+  if (!due_ms) return refuse(x, LIVEBOT_BAD_INPUT, "nowhere to put the due time");
+  const auto it = x->location->timers.find(key);
+  if (it == x->location->timers.end()) return LIVEBOT_NOT_FOUND;
+  *due_ms = it->second;
+  return LIVEBOT_OK;
+}
+
+int32_t api_cancel_timer(livebot_exec *x, const char *reference, size_t len) {
+  TimerKey key;
+  if (const int32_t rc = timer_key(x, reference, len, key); rc != LIVEBOT_OK) return rc;
+  if (!x->location->timers.count(key)) return LIVEBOT_NOT_FOUND;
+  x->executor->write_timer(*x, std::move(key), std::nullopt);
+  return LIVEBOT_OK;
+}
+
+int32_t api_utc_offset_ms(livebot_exec *x, int64_t at_ms, int64_t *offset_ms) {
+  if (!offset_ms) return refuse(x, LIVEBOT_BAD_INPUT, "nowhere to put the offset");
+  *offset_ms = x->executor->utc_offset_ms(*x->location, at_ms);
+  return LIVEBOT_OK;
+}
+
+int32_t api_send_datastream(livebot_exec *x, const char *address, size_t address_len, const char *content,
+                            size_t content_len) {
+  if (!valid_name(address, address_len)) return bad_name(x, "an address", address_len);
+  if (content_len && !content) return refuse(x, LIVEBOT_BAD_INPUT, "no bytes for the content");
+  if (content_len > kMaxDataStreamBytes)
+    return refuse(x, LIVEBOT_REFUSED, "content of " + std::to_string(content_len) + " bytes; the limit is 1 MiB");
+  if (!(x->executor->bot().manifest().triggers & kTriggerDataStream))
+    return refuse(x, LIVEBOT_REFUSED, "the bot does not take data streams: add 256 to its triggers in bot.json");
+  if (x->location->streams.size() + x->streams.size() >= kMaxQueuedDataStreams)
+    return refuse(x, LIVEBOT_REFUSED, std::to_string(kMaxQueuedDataStreams) + " messages already wait in this location");
+  // Never delivered in the execution that sends it: virtual time moves on.
+  x->streams.push_back({0, x->timestamp_ms + 1, std::string(address, address_len),
+                        std::string(content ? content : "", content_len)});
+  return LIVEBOT_OK;
+}
+
 const livebot_host_api kHostApi = {
     LIVEBOT_ABI_VERSION,
     sizeof(livebot_host_api),
@@ -104,6 +217,13 @@ const livebot_host_api kHostApi = {
     api_delete_variable,
     api_notify,
     api_device_history,
+    api_last_refusal,
+    api_start_timer_ms,
+    api_set_alarm,
+    api_timer_due,
+    api_cancel_timer,
+    api_utc_offset_ms,
+    api_send_datastream,
 };
 
 }  // namespace

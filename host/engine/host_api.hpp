@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -22,6 +23,12 @@ constexpr size_t kMaxNameBytes = 1024;
 constexpr size_t kMaxVariableBytes = 16u << 20;  // the Python framework caps at 8 MB
 constexpr size_t kMaxStateBytes = 64u << 20;
 constexpr size_t kMaxNotificationBytes = 1u << 20;
+// Timers run from 0 ms to this long; alarms may be this far from the
+// execution's time, either way.
+constexpr int64_t kMaxTimerMs = int64_t{366} * 24 * 3600 * 1000;
+constexpr size_t kMaxTimersPerInstance = 1024;
+constexpr size_t kMaxDataStreamBytes = 1u << 20;
+constexpr size_t kMaxQueuedDataStreams = 1024;  // per location
 
 const livebot_host_api *host_api();
 
@@ -37,6 +44,10 @@ struct livebot_exec {
   // What this instance's variable writes replaced: put back if any of its
   // callbacks fails, so a failed execution leaves variables as they were.
   std::unordered_map<std::string, livebot::engine::VarSlot> undo;
+  // Likewise for timers: each one's due time before this instance touched it.
+  std::map<livebot::engine::TimerKey, std::optional<int64_t>> timer_undo;
+  std::string refusal;  // why the last refused call was refused
   std::deque<std::string> loaded;  // bytes handed out by load_variable
   std::vector<livebot::engine::Notification> notifications;
+  std::vector<livebot::engine::DataStreamMessage> streams;  // sent, queued at close
 };

@@ -99,7 +99,7 @@ Manifest load_manifest(const std::string &dir_arg) {
   if (!in) throw Error(where, "cannot read the bot manifest");
   const json doc = parse_refusing_duplicates(in, where);
   if (!doc.is_object()) throw Error(where, "manifest must be a JSON object");
-  only_keys(doc, {"bot", "version", "triggers", "microservices"}, where, "");
+  only_keys(doc, {"bot", "version", "triggers", "schedules", "microservices"}, where, "");
 
   Manifest m;
   m.dir = dir.string();
@@ -115,6 +115,21 @@ Manifest load_manifest(const std::string &dir_arg) {
     if (t & ~known) throw Error(where, "'triggers' has unknown bits (" + std::to_string(t & ~known) +
                                            "); known: 1 schedule, 2 mode, 4 alert, 8 measurement, 64 timer, 256 data stream");
     m.triggers = static_cast<uint32_t>(t);
+  }
+  if (const auto sch = doc.find("schedules"); sch != doc.end()) {
+    if (!sch->is_object()) throw Error(where, "'schedules' must be an object of names and cron expressions");
+    for (const auto &[id, text] : sch->items()) {
+      const std::string ctx = "schedule '" + id + "': ";
+      if (!valid_name(id)) throw Error(where, ctx + "a name may hold only letters, digits, '_', '-', '.'");
+      if (!text.is_string()) throw Error(where, ctx + "must be a cron expression in a string");
+      try {
+        m.schedules.push_back({id, schedule::parse_cron(text.get<std::string>())});
+      } catch (const Error &e) {
+        throw Error(where, ctx + e.what());
+      }
+    }
+    if (!m.schedules.empty() && !(m.triggers & kTriggerSchedule))
+      throw Error(where, "'schedules' are given but 'triggers' lacks 1 (schedule): add it, or the schedules never fire");
   }
   const auto ms = doc.find("microservices");
   if (ms == doc.end() || !ms->is_object()) throw Error(where, "'microservices' must be an object with 'location' and/or 'device' lists");

@@ -1,12 +1,15 @@
 // A bot's manifest: `bot.json` in the bot directory (docs/MANIFEST.md).
-// It names the bot and its version, the triggers it takes, its location
-// microservices and its device microservices per device type. Plugin files
-// are resolved relative to the bot directory.
+// It names the bot and its version, the triggers it takes, its schedules,
+// its location microservices and its device microservices per device type.
+// Plugin files are resolved relative to the bot directory; cron expressions
+// are parsed here, so a bad one stops the bot from loading.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "schedule/cron.hpp"
 
 namespace livebot::engine {
 
@@ -29,6 +32,13 @@ struct MicroserviceSpec {
   bool is_device() const { return !device_types.empty(); }
 };
 
+// A named cron expression: the location's instances hear schedule_fired(id)
+// at each of its firings, in the location's time zone.
+struct ScheduleSpec {
+  std::string id;
+  schedule::Cron cron;
+};
+
 struct Manifest {
   std::string dir;      // the bot directory, absolute
   std::string path;     // its bot.json
@@ -36,6 +46,7 @@ struct Manifest {
   std::string version;  // bot version: a change calls new_version once
   uint32_t triggers = kTriggerMode | kTriggerAlert | kTriggerMeasurement;
   std::vector<MicroserviceSpec> microservices;  // location ones, then device ones
+  std::vector<ScheduleSpec> schedules;          // by id
 };
 
 // Reads `<dir>/bot.json`. Throws livebot::Error naming the file and the key

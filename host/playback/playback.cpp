@@ -15,6 +15,7 @@
 #include "playback/progress.hpp"
 #include "playback/recording.hpp"
 #include "reload/reloader.hpp"
+#include "schedule/due_queue.hpp"
 #include "store/store.hpp"
 
 namespace livebot::playback {
@@ -152,9 +153,40 @@ PlaybackSummary run_playback(const PlaybackOptions &opts) {
   };
 
   int64_t i = sum.start_row;
+  const auto executed = [&] {
+    if (++in_batch < opts.commit_every) return;
+    commit(i);
+    st->begin();
+    in_batch = 0;
+  };
+
+  // Virtual time: what the locations have due, one entry per location,
+  // filled from the store so that a resumed run goes on exactly.
+  schedule::DueQueue due;
+  for (const auto &[loc, at] : st->due_locations()) due.arm(loc, at);
+  const auto rearm = [&](const std::string &loc) {
+    const auto want = ex.next_due(loc);
+    if (want == due.due(loc)) return;
+    if (want) due.arm(loc, *want);
+    else due.disarm(loc);
+  };
+  // Runs everything due at or before `until`, each item its own execution
+  // (with the reloader's rollback promise): earliest first; at one time, by
+  // location, then as run_due orders them.
+  const auto run_due_until = [&](int64_t until) {
+    while (const auto t = due.next_due()) {
+      if (*t > until) break;
+      for (const auto &loc : due.pop_due(*t)) {
+        while (reloader.run_due(loc, *t, *t)) executed();
+        rearm(loc);
+      }
+    }
+  };
+
   engine::Input in;
   while (i < end) {
     const Row &r = rec.rows[static_cast<size_t>(i)];
+    run_due_until(r.timestamp_ms);
     for (; next_swap < swaps.size() && swaps[next_swap].second.row <= i; ++next_swap) {
       const auto &[ms, sw] = swaps[next_swap];
       const auto offer = reloader.offer(ms, sw.file, r.timestamp_ms);
@@ -194,12 +226,9 @@ PlaybackSummary run_playback(const PlaybackOptions &opts) {
         break;
     }
     reloader.execute(in, in.timestamp_ms);
+    rearm(r.location_id);
     i = next;
-    if (++in_batch >= opts.commit_every) {
-      commit(i);
-      st->begin();
-      in_batch = 0;
-    }
+    executed();
     progress.update(i - sum.start_row);
   }
   commit(i);
@@ -212,6 +241,10 @@ PlaybackSummary run_playback(const PlaybackOptions &opts) {
   sum.rows_played = i - sum.start_row;
   sum.complete = i >= sum.rows_total;
   sum.executions = ex.stats().executions;
+  sum.timer_executions = ex.stats().timer_executions;
+  sum.timers_dropped = ex.stats().timers_dropped;
+  sum.schedule_executions = ex.stats().schedule_executions;
+  sum.datastream_executions = ex.stats().datastream_executions;
   sum.notifications = ex.stats().notifications;
   sum.errors = ex.stats().failed_callbacks;
   for (const auto &m : bot->microservices()) {
@@ -269,6 +302,10 @@ json PlaybackSummary::to_json() const {
           {"rows_played", rows_played},
           {"complete", complete},
           {"executions", executions},
+          {"timer_executions", timer_executions},
+          {"timers_dropped", timers_dropped},
+          {"schedule_executions", schedule_executions},
+          {"datastream_executions", datastream_executions},
           {"skipped", skipped},
           {"microservices", ms},
           {"swaps", swap_list},
@@ -298,6 +335,10 @@ std::string PlaybackSummary::to_text() const {
   for (const auto &[reason, n] : skipped) add("skipped    %lld: %s\n", static_cast<long long>(n), reason.c_str());
   add("executions %lld, committed in %lld transactions\n", static_cast<long long>(executions),
       static_cast<long long>(commits));
+  if (timer_executions || timers_dropped || schedule_executions || datastream_executions)
+    add("  of which timers %lld (dropped: %lld), schedules %lld, data streams %lld\n",
+        static_cast<long long>(timer_executions), static_cast<long long>(timers_dropped),
+        static_cast<long long>(schedule_executions), static_cast<long long>(datastream_executions));
   for (const auto &m : microservices) {
     add("  %s %s: %lld executions, %lld errors\n", m.name.c_str(), m.version.c_str(),
         static_cast<long long>(m.executions), static_cast<long long>(m.errors));

@@ -1,10 +1,18 @@
 // Playback: a recording run through a bot in virtual time, the way the
 // local dev loop and the benchmarks use it.
 //
+// Virtual time: before a row is applied, everything due at or before its
+// time (timers, alarms, schedules, data stream messages the bot sent itself)
+// runs, each item as its own execution, earliest first. A location's
+// schedules start at its first execution, in its time zone (location_info's).
+// The clock is the recording's: nothing due after its last row runs.
+// Recordings carry no data stream rows; messages from outside are the live
+// host's to deliver (engine::Input::Kind::DataStream).
+//
 // Promises: executions are committed in batches together with the row they
 // reached, so a playback killed at any moment resumes (`resume`) at its last
 // commit and ends in the same state as one that was never interrupted: no
-// execution is applied twice or lost.
+// execution is applied twice or lost, nor any timer.
 #pragma once
 
 #include <cstdint>
@@ -61,7 +69,11 @@ struct PlaybackSummary {
   int64_t start_row = 0;     // where this run started (resume)
   int64_t end_row = 0;       // where it stopped
   int64_t rows_played = 0;   // rows applied by this run
-  int64_t executions = 0;
+  int64_t executions = 0;        // every execution, those below included
+  int64_t timer_executions = 0;  // timers and alarms that fired
+  int64_t timers_dropped = 0;    // due, but their owner was gone
+  int64_t schedule_executions = 0;
+  int64_t datastream_executions = 0;  // messages the bot sent itself
   std::map<std::string, int64_t> skipped;  // reason -> rows
   std::vector<MicroserviceSummary> microservices;
   std::vector<SwapSummary> swaps;

@@ -173,7 +173,8 @@ void Reloader::pass(size_t ms, int64_t now_ms) {
                old.note.empty() ? "" : " (" + old.note + ")");
 }
 
-void Reloader::roll_back(size_t ms, const std::string &why, const engine::Input &in, int64_t now_ms) {
+void Reloader::roll_back(size_t ms, const std::string &why, std::string_view location, int64_t event_ms,
+                         int64_t now_ms) {
   Slot &s = slot(ms);
   settle(ms);
   auto &bad = s.history[s.active];
@@ -186,21 +187,22 @@ void Reloader::roll_back(size_t ms, const std::string &why, const engine::Input 
   good.state = "serving";
   s.active = s.standby;
   s.probation = false;
-  ex_.record_failure(ms, bad.version, std::string(in.location), in.timestamp_ms, "probation",
+  ex_.record_failure(ms, bad.version, std::string(location), event_ms, "probation",
                      "version " + bad.version + " rolled back to " + good.version + ": " + why);
   spdlog::error("{}: version {} failed on probation at {} and was rolled back to {}: {}",
                 ex_.bot().microservices()[ms].spec.name, bad.version, now_ms, good.version, why);
 }
 
-void Reloader::execute(const engine::Input &in, int64_t now_ms) {
+template <class Run>
+void Reloader::guarded(std::string_view location, int64_t event_ms, int64_t now_ms, Run &&run) {
   if (std::none_of(slots_.begin(), slots_.end(), [](const Slot &s) { return s.probation; })) {
-    ex_.execute(in);
+    run();
     return;
   }
   // Each pass either succeeds or rolls one version back, so this ends.
   for (;;) {
-    auto cp = ex_.checkpoint(in.location);
-    ex_.execute(in);
+    auto cp = ex_.checkpoint(location);
+    run();
     const auto &failed = ex_.last_failures();
     const auto it = std::find_if(failed.begin(), failed.end(), [&](size_t ms) { return slot(ms).probation; });
     if (it == failed.end()) break;
@@ -214,7 +216,7 @@ void Reloader::execute(const engine::Input &in, int64_t now_ms) {
         break;
       }
     ex_.restore(std::move(cp));
-    roll_back(ms, why, in, now_ms);
+    roll_back(ms, why, location, event_ms, now_ms);
   }
   for (size_t ms = 0; ms < slots_.size(); ++ms) {
     Slot &s = slots_[ms];
@@ -223,6 +225,17 @@ void Reloader::execute(const engine::Input &in, int64_t now_ms) {
             s.history[s.active].executions >= policy_.executions)
       pass(ms, now_ms);
   }
+}
+
+void Reloader::execute(const engine::Input &in, int64_t now_ms) {
+  guarded(in.location, in.timestamp_ms, now_ms, [&] { ex_.execute(in); });
+}
+
+bool Reloader::run_due(std::string_view location, int64_t until_ms, int64_t now_ms) {
+  const auto due = ex_.next_due(location);
+  if (!due || *due > until_ms) return false;
+  guarded(location, *due, now_ms, [&] { ex_.run_due(location, until_ms); });
+  return true;
 }
 
 void Reloader::tick(int64_t now_ms) {

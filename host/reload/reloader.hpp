@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/executor.hpp"
@@ -61,6 +62,10 @@ class Reloader {
 
   // Runs one input through the executor with the rollback promise above.
   void execute(const engine::Input &in, int64_t now_ms);
+  // Runs the location's next item due by `until_ms` (Executor::run_due) with
+  // the same promise: a rolled-back execution puts the item back, and it
+  // runs again on the previous version. False if nothing is due.
+  bool run_due(std::string_view location, int64_t until_ms, int64_t now_ms);
 
   // Ends probations whose time is up (call when the clock moves).
   void tick(int64_t now_ms);
@@ -77,7 +82,10 @@ class Reloader {
   struct Slot;
   Slot &slot(size_t ms);
   void pass(size_t ms, int64_t now_ms);
-  void roll_back(size_t ms, const std::string &why, const engine::Input &in, int64_t now_ms);
+  // One execution of `location` (what `run` does) with the rollback promise.
+  template <class Run>
+  void guarded(std::string_view location, int64_t event_ms, int64_t now_ms, Run &&run);
+  void roll_back(size_t ms, const std::string &why, std::string_view location, int64_t event_ms, int64_t now_ms);
   void remember(Slot &s, VersionRecord rec);
   void settle(size_t ms);  // adds the active version's new counts to its record
   std::string unload(std::unique_ptr<loader::Plugin> p);

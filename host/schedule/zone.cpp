@@ -4,6 +4,7 @@
 
 #include <date/tz.h>
 
+#include <chrono>
 #include <stdexcept>
 #include <utility>
 
@@ -28,6 +29,11 @@ ZoneLookup resolve_zone(std::string_view name) {
   std::string warning = name.empty() ? "no time zone given, using UTC"
                                      : "unknown time zone \"" + std::string(name) + "\", using UTC";
   return {utc, std::move(warning)};
+}
+
+int64_t utc_offset_ms(const date::time_zone *zone, int64_t at_ms) {
+  const auto info = zone->get_info(date::sys_time<std::chrono::milliseconds>(std::chrono::milliseconds(at_ms)));
+  return std::chrono::duration_cast<std::chrono::milliseconds>(info.offset).count();
 }
 
 }  // namespace livebot::schedule

@@ -10,6 +10,7 @@
 // a zone keeps its last offset.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -25,5 +26,8 @@ struct ZoneLookup {
 };
 
 ZoneLookup resolve_zone(std::string_view name);
+
+// The zone's offset from UTC at an instant, in ms: local time = UTC + offset.
+int64_t utc_offset_ms(const date::time_zone *zone, int64_t at_ms);
 
 }  // namespace livebot::schedule

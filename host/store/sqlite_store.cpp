@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -25,9 +26,9 @@ namespace {
 
 // 'LVBT' in the header's application_id: how we know a file is ours.
 constexpr int32_t kApplicationId = 0x4C564254;
-// PRAGMA user_version. A newer file is refused; an older one would be
-// migrated here, once there is an older one.
-constexpr int64_t kSchemaVersion = 1;
+// PRAGMA user_version. A newer file is refused; an older one is brought up
+// to date by kUpgrades when opened for writing.
+constexpr int64_t kSchemaVersion = 2;
 // How long to wait for another process's write lock before failing.
 constexpr int kBusyTimeoutMs = 5000;
 
@@ -117,6 +118,45 @@ CREATE TABLE counters (
 ) STRICT, WITHOUT ROWID;
 INSERT INTO counters (name, value) VALUES ('instance_id', 0);
 )sql";
+
+// kUpgrades[v - 1] takes a store from version v to v + 1. A new store is
+// kSchema followed by every upgrade, so the two never disagree.
+constexpr const char *kUpgrades[] = {
+    // 1 -> 2: virtual time.
+    R"sql(
+CREATE TABLE timers (
+  -- A pending timer or alarm, one per instance and reference; deleted when
+  -- it fires or is cancelled, and with its instance.
+  location TEXT NOT NULL REFERENCES locations (id) DEFERRABLE INITIALLY DEFERRED,
+  instance_id INTEGER NOT NULL REFERENCES instances (instance_id)
+    ON DELETE CASCADE ON UPDATE CASCADE DEFERRABLE INITIALLY DEFERRED,
+  reference TEXT NOT NULL,
+  due_ms INTEGER NOT NULL,
+  PRIMARY KEY (location, instance_id, reference)
+) STRICT, WITHOUT ROWID;
+-- Deleting an instance looks its timers up by owner.
+CREATE INDEX timers_by_instance ON timers (instance_id);
+
+CREATE TABLE schedules (
+  -- When each of a location's schedules (bot.json) fires next.
+  location TEXT NOT NULL REFERENCES locations (id) DEFERRABLE INITIALLY DEFERRED,
+  id TEXT NOT NULL,
+  next_ms INTEGER NOT NULL,
+  PRIMARY KEY (location, id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE datastreams (
+  -- Data stream messages waiting to be delivered in their location, by seq.
+  location TEXT NOT NULL REFERENCES locations (id) DEFERRABLE INITIALLY DEFERRED,
+  seq INTEGER NOT NULL,
+  due_ms INTEGER NOT NULL,
+  address TEXT NOT NULL,
+  content BLOB NOT NULL,
+  PRIMARY KEY (location, seq)
+) STRICT;
+)sql",
+};
+static_assert(std::size(kUpgrades) == kSchemaVersion - 1, "one upgrade per schema version after the first");
 
 struct CloseDb {
   void operator()(sqlite3 *db) const { sqlite3_close(db); }
@@ -241,10 +281,10 @@ int64_t query_int(sqlite3 *db, const std::string &path, const char *op, const ch
   return q.row() ? q.integer_at(0) : 0;
 }
 
-enum class Found { empty, store };
+enum class Found { empty, older, store };
 
 // Tells what the file holds, reading only; throws unless it is a livebot
-// store this build can read or an empty database.
+// store this build can read (or upgrade) or an empty database.
 Found identify(sqlite3 *db, const std::string &path) {
   int64_t app = query_int(db, path, "read application_id", "PRAGMA application_id");
   if (app == kApplicationId) {
@@ -255,7 +295,7 @@ Found identify(sqlite3 *db, const std::string &path) {
                             "); upgrade livebot");
     if (version < 1)
       throw Error(path, "not a livebot store (schema version " + std::to_string(version) + ")");
-    return Found::store;
+    return version < kSchemaVersion ? Found::older : Found::store;
   }
   if (app != 0) {
     char hex[16];
@@ -325,14 +365,18 @@ class SqliteStore final : public Store {
     // Again for real: the probe saw the main file only, not commits still in
     // the WAL.
     if (!read_only_ && !lock_) lock_.emplace(path_);  // the file SQLite just created
-    bool fresh = identify(db_.get(), path_) == Found::empty;
+    const Found found = identify(db_.get(), path_);
     if (read_only_) {
-      if (fresh) throw Error(path_, "not a livebot store (an empty database)");
+      if (found == Found::empty) throw Error(path_, "not a livebot store (an empty database)");
+      if (found == Found::older)
+        throw Error(path_, "store schema version " + std::to_string(user_version()) + " predates this livebot's (" +
+                               std::to_string(kSchemaVersion) +
+                               "); open it for writing once (livebot playback --resume, or a host) to upgrade it");
     } else {
       if (sqlite3_db_readonly(db_.get(), "main") == 1)
         throw Error(path_, "open: the file is not writable (open it read-only)");
       set_wal();
-      if (fresh) create_schema();
+      if (found != Found::store) create_schema();
     }
     // WAL + synchronous=NORMAL: a commit is appended to the WAL without an
     // fsync, so it survives a process crash or SIGKILL (the OS has the
@@ -533,6 +577,72 @@ class SqliteStore final : public Store {
     write(st_.delete_variable, "delete_variable").text(location).text(name).run();
   }
 
+  std::vector<TimerRecord> load_timers(const std::string &location) override {
+    Query q = query(st_.load_timers, "load_timers");
+    q.text(location);
+    std::vector<TimerRecord> out;
+    while (q.row()) out.push_back({q.integer_at(0), q.text_at(1), q.integer_at(2)});
+    return out;
+  }
+
+  void put_timer(const std::string &location, const TimerRecord &timer) override {
+    write(st_.put_timer, "put_timer")
+        .text(location)
+        .integer(timer.instance_id)
+        .text(timer.reference)
+        .integer(timer.due_ms)
+        .run();
+  }
+
+  void delete_timer(const std::string &location, int64_t instance_id, const std::string &reference) override {
+    write(st_.delete_timer, "delete_timer").text(location).integer(instance_id).text(reference).run();
+  }
+
+  std::vector<ScheduleRecord> load_schedules(const std::string &location) override {
+    Query q = query(st_.load_schedules, "load_schedules");
+    q.text(location);
+    std::vector<ScheduleRecord> out;
+    while (q.row()) out.push_back({q.text_at(0), q.integer_at(1)});
+    return out;
+  }
+
+  void put_schedule(const std::string &location, const ScheduleRecord &schedule) override {
+    write(st_.put_schedule, "put_schedule").text(location).text(schedule.id).integer(schedule.next_ms).run();
+  }
+
+  void delete_schedule(const std::string &location, const std::string &id) override {
+    write(st_.delete_schedule, "delete_schedule").text(location).text(id).run();
+  }
+
+  std::vector<DataStreamRecord> load_datastreams(const std::string &location) override {
+    Query q = query(st_.load_datastreams, "load_datastreams");
+    q.text(location);
+    std::vector<DataStreamRecord> out;
+    while (q.row()) out.push_back({q.integer_at(0), q.integer_at(1), q.text_at(2), q.blob_at(3)});
+    return out;
+  }
+
+  void put_datastream(const std::string &location, const DataStreamRecord &message) override {
+    write(st_.put_datastream, "put_datastream")
+        .text(location)
+        .integer(message.seq)
+        .integer(message.due_ms)
+        .text(message.address)
+        .blob(message.content)
+        .run();
+  }
+
+  void delete_datastream(const std::string &location, int64_t seq) override {
+    write(st_.delete_datastream, "delete_datastream").text(location).integer(seq).run();
+  }
+
+  std::vector<std::pair<std::string, int64_t>> due_locations() override {
+    Query q = query(st_.due_locations, "due_locations");
+    std::vector<std::pair<std::string, int64_t>> out;
+    while (q.row()) out.emplace_back(q.text_at(0), q.integer_at(1));
+    return out;
+  }
+
   void put_schema(const std::string &hash, const std::string &bfbs) override {
     write(st_.put_schema, "put_schema").text(hash).blob(bfbs).run();
   }
@@ -607,14 +717,27 @@ class SqliteStore final : public Store {
       throw Error(path_, "set journal_mode: WAL is not available for this file");
   }
 
+  int64_t user_version() { return query_int(db_.get(), path_, "read user_version", "PRAGMA user_version"); }
+
+  // Creates the schema in an empty database, or upgrades an older one, in
+  // one transaction: a crash leaves the file as it was.
   void create_schema() {
     exec(db_.get(), path_, "create schema", "BEGIN IMMEDIATE");
     // Another process may have created the store since we looked.
+    int64_t version = 0;
     if (identify(db_.get(), path_) == Found::empty) {
       exec(db_.get(), path_, "create schema", kSchema);
-      std::string ids = "PRAGMA application_id = " + std::to_string(kApplicationId) +
-                        "; PRAGMA user_version = " + std::to_string(kSchemaVersion) + ";";
-      exec(db_.get(), path_, "create schema", ids.c_str());
+      const std::string id = "PRAGMA application_id = " + std::to_string(kApplicationId);
+      exec(db_.get(), path_, "create schema", id.c_str());
+      version = 1;
+    } else {
+      version = user_version();
+    }
+    for (; version < kSchemaVersion; ++version) {
+      const std::string op = "upgrade schema " + std::to_string(version) + " to " + std::to_string(version + 1);
+      exec(db_.get(), path_, op.c_str(), kUpgrades[version - 1]);
+      const std::string set = "PRAGMA user_version = " + std::to_string(version + 1);
+      exec(db_.get(), path_, op.c_str(), set.c_str());
     }
     exec(db_.get(), path_, "create schema", "COMMIT");
   }
@@ -679,6 +802,28 @@ class SqliteStore final : public Store {
         "ON CONFLICT (location, name) DO UPDATE SET kind = excluded.kind, value = excluded.value, "
         "required = excluded.required");
     st_.delete_variable = p("DELETE FROM variables WHERE location = ? AND name = ?");
+    st_.load_timers =
+        p("SELECT instance_id, reference, due_ms FROM timers WHERE location = ? ORDER BY instance_id, reference");
+    st_.put_timer =
+        p("INSERT INTO timers (location, instance_id, reference, due_ms) VALUES (?, ?, ?, ?) "
+          "ON CONFLICT (location, instance_id, reference) DO UPDATE SET due_ms = excluded.due_ms");
+    st_.delete_timer = p("DELETE FROM timers WHERE location = ? AND instance_id = ? AND reference = ?");
+    st_.load_schedules = p("SELECT id, next_ms FROM schedules WHERE location = ? ORDER BY id");
+    st_.put_schedule =
+        p("INSERT INTO schedules (location, id, next_ms) VALUES (?, ?, ?) "
+          "ON CONFLICT (location, id) DO UPDATE SET next_ms = excluded.next_ms");
+    st_.delete_schedule = p("DELETE FROM schedules WHERE location = ? AND id = ?");
+    st_.load_datastreams =
+        p("SELECT seq, due_ms, address, content FROM datastreams WHERE location = ? ORDER BY seq");
+    st_.put_datastream =
+        p("INSERT INTO datastreams (location, seq, due_ms, address, content) VALUES (?, ?, ?, ?, ?) "
+          "ON CONFLICT (location, seq) DO UPDATE SET due_ms = excluded.due_ms, address = excluded.address, "
+          "content = excluded.content");
+    st_.delete_datastream = p("DELETE FROM datastreams WHERE location = ? AND seq = ?");
+    st_.due_locations =
+        p("SELECT location, min(at) FROM (SELECT location, due_ms AS at FROM timers "
+          "UNION ALL SELECT location, next_ms FROM schedules UNION ALL SELECT location, due_ms FROM datastreams) "
+          "GROUP BY location ORDER BY location");
     st_.put_schema =
         p("INSERT INTO schemas (hash, bfbs) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING");
     st_.load_schema = p("SELECT bfbs FROM schemas WHERE hash = ?");
@@ -715,6 +860,8 @@ class SqliteStore final : public Store {
     Stmt allocate_instance_id;
     Stmt load_devices, put_device, delete_device;
     Stmt load_required_variables, load_variables, load_variable, put_variable, delete_variable;
+    Stmt load_timers, put_timer, delete_timer, load_schedules, put_schedule, delete_schedule;
+    Stmt load_datastreams, put_datastream, delete_datastream, due_locations;
     Stmt put_schema, load_schema;
     Stmt load_cursor, put_cursor;
     Stmt add_error, list_errors, list_errors_of_bot;

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace livebot::store {
@@ -60,6 +61,28 @@ struct ErrorRecord {
   std::string version;
   std::string callback;
   std::string message;
+};
+
+// A pending timer or alarm: one per instance and reference. A timer that
+// fired or was cancelled is deleted.
+struct TimerRecord {
+  int64_t instance_id = 0;  // its owner
+  std::string reference;
+  int64_t due_ms = 0;
+};
+
+// When one of a location's schedules fires next.
+struct ScheduleRecord {
+  std::string id;  // its name in bot.json
+  int64_t next_ms = 0;
+};
+
+// A data stream message waiting to be delivered in its location.
+struct DataStreamRecord {
+  int64_t seq = 0;  // send order within the location
+  int64_t due_ms = 0;
+  std::string address;
+  std::string content;
 };
 
 // A side effect a plugin produced (a notification, for now).
@@ -113,6 +136,23 @@ class Store {
   virtual void put_variable(const std::string &location, const VariableRecord &var) = 0;
   virtual void delete_variable(const std::string &location, const std::string &name) = 0;
 
+  // Timers. Deleting an instance deletes its timers.
+  virtual std::vector<TimerRecord> load_timers(const std::string &location) = 0;
+  virtual void put_timer(const std::string &location, const TimerRecord &timer) = 0;
+  virtual void delete_timer(const std::string &location, int64_t instance_id, const std::string &reference) = 0;
+  // Schedules.
+  virtual std::vector<ScheduleRecord> load_schedules(const std::string &location) = 0;
+  virtual void put_schedule(const std::string &location, const ScheduleRecord &schedule) = 0;
+  virtual void delete_schedule(const std::string &location, const std::string &id) = 0;
+  // Data stream messages waiting, in send order.
+  virtual std::vector<DataStreamRecord> load_datastreams(const std::string &location) = 0;
+  virtual void put_datastream(const std::string &location, const DataStreamRecord &message) = 0;
+  virtual void delete_datastream(const std::string &location, int64_t seq) = 0;
+  // Every location with something due (a timer, a schedule, a data stream
+  // message), with its earliest due time, by location id: what a host's
+  // wake-up queue starts from.
+  virtual std::vector<std::pair<std::string, int64_t>> due_locations() = 0;
+
   // Binary schemas, by content hash. put_schema is idempotent.
   virtual void put_schema(const std::string &hash, const std::string &bfbs) = 0;
   virtual std::optional<std::string> load_schema(const std::string &hash) = 0;
@@ -137,7 +177,9 @@ struct OpenOptions {
 
 // Opens (or creates) a SQLite store in WAL mode. A writer holds the store
 // for itself: a second writer (another process, or another open in this
-// one) is refused with "in use"; readers are always let in.
+// one) is refused with "in use"; readers are always let in. A store of an
+// older schema version is upgraded in place when opened for writing, in one
+// transaction; opened read-only it is refused, saying so.
 std::unique_ptr<Store> open_sqlite_store(const std::string &path, const OpenOptions &opts = {});
 
 // Deletes a store and its -wal/-shm files, unless a writer holds it.

@@ -2,75 +2,17 @@
 // initialize every execution in the documented order, triggers dispatched
 // to the right instances, failures contained, memory persisted.
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
-#include "engine/bot.hpp"
-#include "engine/executor.hpp"
-#include "loader/staging.hpp"
-#include "schema/schema.hpp"
-#include "store/store.hpp"
-#include "support/paths.hpp"
-#include "support/temp_dir.hpp"
+#include "support/probe_host.hpp"
 
 using namespace livebot;
 using livebot::test::TempDir;
 using livebot::test::write_file;
+using namespace livebot::test::probe;
 using nlohmann::json;
 
 namespace {
-
-const std::string plugins = LIVEBOT_TEST_PLUGIN_DIR;
-
-std::string probe_bot(const TempDir &dir, const std::string &version = "1.0.0") {
-  const json manifest = {
-      {"bot", "probes"},
-      {"version", version},
-      {"microservices",
-       {{"location",
-         {{{"name", "probe_a"}, {"plugin", plugins + "/probe_a.so"}},
-          {{"name", "probe_b"}, {"plugin", plugins + "/probe_b.so"}, {"priority", 10}}}},
-        {"device", {{{"name", "probe_dev"}, {"plugin", plugins + "/probe_dev.so"}, {"device_types", {9138}}}}}}}};
-  const std::string bot = dir / ("bot-" + version);
-  std::filesystem::create_directories(bot);
-  write_file(bot + "/bot.json", manifest.dump(2));
-  return bot;
-}
-
-// One host: staging, bot, store, executor; each execution committed.
-struct Host {
-  loader::Staging staging;
-  std::unique_ptr<engine::Bot> bot;
-  std::unique_ptr<store::Store> st;
-  std::unique_ptr<engine::Executor> ex;
-
-  Host(const std::string &bot_dir, const std::string &store_path)
-      : Host(bot_dir, store::open_sqlite_store(store_path)) {}
-  Host(const std::string &bot_dir, std::unique_ptr<store::Store> store) : st(std::move(store)) {
-    bot = engine::Bot::load(engine::load_manifest(bot_dir), staging);
-    ex = std::make_unique<engine::Executor>(*st, *bot, "UTC");
-    st->begin();
-    ex->register_schemas();
-    st->commit();
-  }
-  void run(const engine::Input &in) {
-    st->begin();
-    ex->execute(in);
-    ex->flush();
-    st->commit();
-  }
-  json state(const std::string &loc, const std::string &ms, const std::string &device = "") {
-    const auto inst = st->load_instance(loc, ms, device);
-    REQUIRE(inst);
-    const auto bfbs = st->load_schema(inst->schema_hash);
-    REQUIRE(bfbs);
-    return json::parse(schema::BinarySchema::parse(*bfbs, "test").to_json(inst->state));
-  }
-  std::string var(const std::string &loc, const std::string &name) {
-    const auto v = st->load_variable(loc, name);
-    return v ? v->value : "<none>";
-  }
-};
 
 // A real SQLite store that counts the lazy variable reads reaching it.
 struct CountingStore : store::Store {
@@ -101,6 +43,16 @@ struct CountingStore : store::Store {
   std::vector<store::VariableRecord> load_variables(const std::string &a) override { return inner->load_variables(a); }
   void put_variable(const std::string &a, const store::VariableRecord &b) override { return inner->put_variable(a, b); }
   void delete_variable(const std::string &a, const std::string &b) override { return inner->delete_variable(a, b); }
+  std::vector<store::TimerRecord> load_timers(const std::string &a) override { return inner->load_timers(a); }
+  void put_timer(const std::string &a, const store::TimerRecord &b) override { return inner->put_timer(a, b); }
+  void delete_timer(const std::string &a, int64_t b, const std::string &c) override { return inner->delete_timer(a, b, c); }
+  std::vector<store::ScheduleRecord> load_schedules(const std::string &a) override { return inner->load_schedules(a); }
+  void put_schedule(const std::string &a, const store::ScheduleRecord &b) override { return inner->put_schedule(a, b); }
+  void delete_schedule(const std::string &a, const std::string &b) override { return inner->delete_schedule(a, b); }
+  std::vector<store::DataStreamRecord> load_datastreams(const std::string &a) override { return inner->load_datastreams(a); }
+  void put_datastream(const std::string &a, const store::DataStreamRecord &b) override { return inner->put_datastream(a, b); }
+  void delete_datastream(const std::string &a, int64_t b) override { return inner->delete_datastream(a, b); }
+  std::vector<std::pair<std::string, int64_t>> due_locations() override { return inner->due_locations(); }
   void put_schema(const std::string &a, const std::string &b) override { return inner->put_schema(a, b); }
   std::optional<std::string> load_schema(const std::string &a) override { return inner->load_schema(a); }
   std::optional<int64_t> load_cursor(const std::string &a) override { return inner->load_cursor(a); }
@@ -110,31 +62,6 @@ struct CountingStore : store::Store {
   void add_output(const store::OutputRecord &a) override { return inner->add_output(a); }
   std::vector<store::OutputRecord> list_outputs() override { return inner->list_outputs(); }
 };
-
-engine::Input measurement(int64_t ts, std::vector<engine::DeviceInput> devices) {
-  engine::Input in;
-  in.kind = engine::Input::Kind::Measurement;
-  in.location = "home";
-  in.timestamp_ms = ts;
-  in.devices = std::move(devices);
-  return in;
-}
-
-engine::DeviceInput motion(std::string_view id, std::vector<engine::ParamValue> params,
-                           std::vector<std::string_view> updated) {
-  return engine::DeviceInput{id, 9138, "Motion", std::move(params), std::move(updated)};
-}
-
-engine::Input mode(int64_t ts, std::string_view m) {
-  engine::Input in;
-  in.kind = engine::Input::Kind::Mode;
-  in.location = "home";
-  in.timestamp_ms = ts;
-  in.mode = m;
-  return in;
-}
-
-std::vector<std::string> heard(const json &state) { return state.value("heard", std::vector<std::string>{}); }
 
 }  // namespace
 
@@ -158,9 +85,15 @@ TEST_CASE("construct runs once ever, initialize every execution, memory survives
 
 TEST_CASE("initialize order: device microservices, then location ones by priority then name", "[engine]") {
   TempDir dir;
+  {
+    Host h(probe_bot(dir), dir / "store.db");
+    h.run(measurement(1000, {motion("m1", {{"motionStatus", "1"}}, {"motionStatus"})}));
+    CHECK(h.var("home", "order") == "probe_dev,probe_b,probe_a,");
+  }
+  // The same order for a location read back from the store.
   Host h(probe_bot(dir), dir / "store.db");
-  h.run(measurement(1000, {motion("m1", {{"motionStatus", "1"}}, {"motionStatus"})}));
-  CHECK(h.var("home", "order") == "probe_dev,probe_b,probe_a,");
+  h.run(mode(2000, "HOME"));
+  CHECK(h.var("home", "order") == "probe_dev,probe_b,probe_a,probe_dev,probe_b,probe_a,");
 }
 
 TEST_CASE("a variable not required is read from the store once, a miss included", "[engine][variables]") {
@@ -188,7 +121,7 @@ TEST_CASE("measurements reach the device's own microservice and every location m
                            motion("m2", {{"motionStatus", "0"}}, {"motionStatus"})}));
   CHECK(h.ex->stats().executions == 1);
   CHECK(heard(h.state("home", "probe_a")) ==
-        std::vector<std::string>{"construct", "initialize", "measure:m1", "measure:m2"});
+        std::vector<std::string>{"construct", "initialize", "added:m1", "added:m2", "measure:m1", "measure:m2"});
   CHECK(heard(h.state("home", "probe_dev", "m1")) ==
         std::vector<std::string>{"construct", "initialize", "measure:m1"});
   CHECK(heard(h.state("home", "probe_dev", "m2")) ==

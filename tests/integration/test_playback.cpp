@@ -4,10 +4,9 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <set>
 
-#include "integration/cli_runner.hpp"
+#include "integration/playback_cli.hpp"
 #include "loader/plugin.hpp"
 #include "playback/recording.hpp"
 #include "store/store.hpp"
@@ -15,14 +14,14 @@
 #include "support/temp_dir.hpp"
 
 using namespace livebot;
-using livebot::test::Cli;
+using livebot::test::play;
 using livebot::test::TempDir;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
 
-const Cli cli(LIVEBOT_CLI);
+const test::Cli &cli = test::livebot_cli();
 const std::string sample = LIVEBOT_SAMPLE_RECORDING;
 const std::string bot_v1 = LIVEBOT_BOT_DIR "/lesson2-v1";
 const std::string bot_v2 = LIVEBOT_BOT_DIR "/lesson2-v2";
@@ -30,21 +29,7 @@ const std::string plugin_v1 = std::string(LIVEBOT_PLUGIN_BUILD_DIR) + "/lesson2_
 
 bool have_recording() { return fs::exists(test::shared_recording); }
 
-json play(const std::vector<std::string> &args) {
-  std::vector<std::string> full = {"playback", "--json", "-q"};
-  full.insert(full.end(), args.begin(), args.end());
-  const auto r = cli.run(full);
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  return json::parse(r.out);
-}
-
-json state(const std::string &store, const std::string &location) {
-  const auto r = cli.run({"state", location, "--json", "--store", store});
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  return json::parse(r.out);
-}
+json state(const std::string &store, const std::string &location) { return test::stored_state(store, location); }
 
 json memory_of(const json &st) {
   for (const auto &i : st["instances"])
@@ -209,21 +194,7 @@ TEST_CASE("a playback killed with SIGKILL resumes to exactly the state of an uni
   const std::string store = dir / "killed.db";
   const std::vector<std::string> args = {"playback", "-q", recording, "--bot", bot_v2, "--store", store,
                                          "--out", dir / "killed", "--commit-every", "64", "--resume"};
-  std::mt19937 rng(20261203);
-  std::uniform_real_distribution<double> at(0.05, 0.95);
-  int kills = 0;
-  for (int attempt = 0; attempt < 4; ++attempt) {
-    TempDir scratch;
-    const pid_t pid = cli.start(args, scratch.path());
-    std::this_thread::sleep_for(std::chrono::duration<double>(wall * at(rng)));
-    ::kill(pid, SIGKILL);
-    const auto r = Cli::wait(pid, scratch.path());
-    if (r.exit_code == -SIGKILL) ++kills;
-  }
-  CHECK(kills >= 1);
-  const auto last = cli.run(args);
-  INFO(last.err);
-  REQUIRE(last.exit_code == 0);
+  CHECK(test::kill_and_resume(args, wall, 4, 20261203) >= 1);
 
   std::set<std::string> locations;
   for (const auto &r : rec.rows) locations.insert(r.location_id);

@@ -42,12 +42,18 @@ struct Host {
   std::unique_ptr<reload::Reloader> rl;
   int64_t clock = 1'000'000;
 
-  explicit Host(const std::string &first = "counter_a", reload::ProbationPolicy policy = {3, 1'000'000}) {
+  // `with_probe`: the bot also runs probe_a (tests/plugins/probe.cpp), which
+  // sets timers when asked.
+  explicit Host(const std::string &first = "counter_a", reload::ProbationPolicy policy = {3, 1'000'000},
+                bool with_probe = false) {
     spdlog::set_level(spdlog::level::err);  // swaps log at info; pinned images at warn
     fs::copy_file(build_of(first), plugin);
+    json location = {{{"name", "counter"}, {"plugin", "counter.so"}}};
+    if (with_probe) location.push_back({{"name", "probe_a"}, {"plugin", build_of("probe_a")}});
     write_file(dir / "bot.json", json{{"bot", "reload-test"},
                                       {"version", "1"},
-                                      {"microservices", {{"location", {{{"name", "counter"}, {"plugin", "counter.so"}}}}}}}
+                                      {"triggers", 2 | 4 | 8 | 64},
+                                      {"microservices", {{"location", location}}}}
                                      .dump());
     bot = engine::Bot::load(engine::load_manifest(dir.path()), staging);
     st = store::open_sqlite_store(dir / "store.db");
@@ -72,13 +78,15 @@ struct Host {
     return r;
   }
 
-  void measure(const std::string &location, int n = 1) {
+  void measure(const std::string &location, int n = 1, std::vector<engine::ParamValue> params = {{"doorStatus", "OPEN"}}) {
+    std::vector<std::string_view> updated;
+    for (const auto &p : params) updated.push_back(p.name);
     for (int i = 0; i < n; ++i) {
       engine::Input in;
       in.kind = engine::Input::Kind::Measurement;
       in.location = location;
       in.timestamp_ms = ++clock;
-      in.devices.push_back({"d1", 10014, "Entry", {{"doorStatus", "OPEN"}}, {"doorStatus"}});
+      in.devices.push_back({"d1", 10014, "Entry", params, updated});
       st->begin();
       rl->execute(in, clock);
       ex->flush();
@@ -191,6 +199,31 @@ TEST_CASE("a version that throws on probation is rolled back and its event re-ru
   // Rolled back for good: the same file is not published again.
   CHECK(h.offer().outcome == reload::Offer::Outcome::Unchanged);
   CHECK(h.rl->mapped_images().size() == 1);
+}
+
+TEST_CASE("a timer whose execution fails on probation fires again, once, on the old version", "[reload][timers]") {
+  Host h("counter_a", {3, 1'000'000}, true);
+  h.measure("home", 1, {{"timer", "probe_a|t|500"}});
+  const int64_t due = h.clock + 500;
+  REQUIRE(h.deliver("counter_throws").outcome == reload::Offer::Outcome::Published);
+  h.st->begin();
+  CHECK_FALSE(h.rl->run_due("home", due - 1, due - 1));
+  CHECK(h.rl->run_due("home", due, due));
+  h.ex->flush();
+  h.st->commit();
+
+  CHECK(h.version() == "1.0.0-a");
+  CHECK(h.rl->history(0).back().state == "rolled back");
+  const auto inst = h.st->load_instance("home", "probe_a", "");
+  REQUIRE(inst);
+  const auto probe = json::parse(schema::BinarySchema::parse(*h.st->load_schema(inst->schema_hash), "probe").to_json(inst->state));
+  const auto heard = probe["heard"].get<std::vector<std::string>>();
+  CHECK(std::count(heard.begin(), heard.end(), "timer:t@" + std::to_string(due)) == 1);
+  CHECK(h.st->load_timers("home").empty());
+  const auto errors = h.st->list_errors("", 10);
+  REQUIRE_FALSE(errors.empty());
+  CHECK(errors[0].callback == "probation");
+  CHECK(errors[0].event_ms == due);
 }
 
 TEST_CASE("the staged copy serves while the file is overwritten in place; a rebuild at the same path is new code",

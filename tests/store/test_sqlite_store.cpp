@@ -242,6 +242,114 @@ TEST_CASE("puts replace, deletes remove, put_schema keeps the first bytes", "[st
   store->commit();
 }
 
+TEST_CASE("timers: one per instance and reference, gone with their instance", "[store][timers]") {
+  TempDir tmp;
+  const std::string path = tmp.file();
+  {
+    auto store = open_sqlite_store(path);
+    store->begin();
+    store->put_location(location("home"));
+    store->put_location(location("cabin"));
+    store->put_instance("home", instance("door", "d1", 7, "s"));
+    store->put_instance("home", instance("alarm", "", 8, "s"));
+    store->put_instance("cabin", instance("alarm", "", 9, "s"));
+    store->put_timer("home", {7, "open", 5000});
+    store->put_timer("home", {7, "open", 6000});  // replaces
+    store->put_timer("home", {7, "", 9000});
+    store->put_timer("home", {8, "midnight", 4000});
+    store->put_timer("cabin", {9, "midnight", 7000});
+    store->commit();
+  }
+  auto store = open_sqlite_store(path);
+  const auto timers = store->load_timers("home");
+  REQUIRE(timers.size() == 3);
+  CHECK(timers[0].instance_id == 7);
+  CHECK(timers[0].reference == "");
+  CHECK(timers[0].due_ms == 9000);
+  CHECK(timers[1].reference == "open");
+  CHECK(timers[1].due_ms == 6000);
+  CHECK(timers[2].instance_id == 8);
+  CHECK(store->due_locations() == std::vector<std::pair<std::string, int64_t>>{{"cabin", 7000}, {"home", 4000}});
+
+  store->begin();
+  store->delete_timer("home", 8, "midnight");
+  store->delete_timer("home", 8, "never-set");
+  CHECK(store->due_locations() == std::vector<std::pair<std::string, int64_t>>{{"cabin", 7000}, {"home", 6000}});
+  // An instance takes its timers with it.
+  store->delete_instance("home", "door", "d1");
+  CHECK(store->load_timers("home").empty());
+  CHECK(store->due_locations() == std::vector<std::pair<std::string, int64_t>>{{"cabin", 7000}});
+  store->commit();
+}
+
+TEST_CASE("schedules: when each fires next, per location, counted in what is due", "[store][schedules]") {
+  TempDir tmp;
+  auto store = open_sqlite_store(tmp.file());
+  store->begin();
+  store->put_location(location("home"));
+  store->put_instance("home", instance("alarm", "", 8, "s"));
+  store->put_timer("home", {8, "midnight", 9000});
+  store->put_schedule("home", {"MIDNIGHT", 8000});
+  store->put_schedule("home", {"HOUR", 3000});
+  store->put_schedule("home", {"HOUR", 3600});  // replaces
+  const auto schedules = store->load_schedules("home");
+  REQUIRE(schedules.size() == 2);
+  CHECK(schedules[0].id == "HOUR");
+  CHECK(schedules[0].next_ms == 3600);
+  CHECK(schedules[1].id == "MIDNIGHT");
+  CHECK(store->due_locations() == std::vector<std::pair<std::string, int64_t>>{{"home", 3600}});
+  store->delete_schedule("home", "HOUR");
+  CHECK(store->due_locations() == std::vector<std::pair<std::string, int64_t>>{{"home", 8000}});
+  store->commit();
+}
+
+TEST_CASE("data stream messages wait in send order, bytes intact", "[store][datastreams]") {
+  TempDir tmp;
+  auto store = open_sqlite_store(tmp.file());
+  store->begin();
+  store->put_location(location("home"));
+  store->put_datastream("home", {2, 5000, "b", kNulBytes});
+  store->put_datastream("home", {1, 6000, "a", "{}"});
+  const auto waiting = store->load_datastreams("home");
+  REQUIRE(waiting.size() == 2);
+  CHECK(waiting[0].seq == 1);
+  CHECK(waiting[0].address == "a");
+  CHECK(waiting[1].content == kNulBytes);
+  CHECK(store->due_locations() == std::vector<std::pair<std::string, int64_t>>{{"home", 5000}});
+  store->delete_datastream("home", 2);
+  CHECK(store->due_locations() == std::vector<std::pair<std::string, int64_t>>{{"home", 6000}});
+  store->commit();
+}
+
+TEST_CASE("a store of schema version 1 is upgraded when opened for writing, refused read-only", "[store]") {
+  TempDir tmp;
+  const std::string path = tmp.file();
+  {
+    auto store = open_sqlite_store(path);
+    store->begin();
+    store->put_location(location("home"));
+    store->put_instance("home", instance("door", "d1", 7, kNulBytes));
+    store->commit();
+  }
+  // What version 1 was: this schema without the tables version 2 added.
+  raw_sql(path, "DROP TABLE timers; DROP TABLE schedules; DROP TABLE datastreams; PRAGMA user_version = 1");
+  const std::string v1 = read_bytes(path);
+  CHECK_THROWS_WITH(open_sqlite_store(path, {.read_only = true}),
+                    path + ": store schema version 1 predates this livebot's (2); open it for writing once "
+                           "(livebot playback --resume, or a host) to upgrade it");
+  CHECK(read_bytes(path) == v1);
+  {
+    auto store = open_sqlite_store(path);
+    CHECK(store->load_instance("home", "door", "d1")->state == kNulBytes);
+    store->begin();
+    store->put_timer("home", {7, "open", 5000});
+    store->commit();
+  }
+  CHECK(raw_sql(path, "PRAGMA user_version") == "2");
+  auto reader = open_sqlite_store(path, {.read_only = true});
+  CHECK(reader->load_timers("home").size() == 1);
+}
+
 TEST_CASE("commit is durable at once, rollback discards", "[store]") {
   TempDir tmp;
   const std::string path = tmp.file();
@@ -390,8 +498,8 @@ TEST_CASE("a file that is not a livebot store is refused untouched", "[store]") 
   }
   SECTION("a store from a newer livebot") {
     open_sqlite_store(path);
-    raw_sql(path, "PRAGMA user_version = 2");
-    reason = "store schema version 2 is newer than this livebot reads (1)";
+    raw_sql(path, "PRAGMA user_version = 3");
+    reason = "store schema version 3 is newer than this livebot reads (2)";
   }
   const std::string before = read_bytes(path);
   REQUIRE_FALSE(before.empty());
@@ -413,7 +521,7 @@ TEST_CASE("a missing store is created only when asked", "[store]") {
   CHECK_FALSE(fs::exists(path));
   open_sqlite_store(path);
   CHECK(raw_sql(path, "PRAGMA application_id") == std::to_string(0x4C564254));
-  CHECK(raw_sql(path, "PRAGMA user_version") == "1");
+  CHECK(raw_sql(path, "PRAGMA user_version") == "2");
   CHECK(raw_sql(path, "PRAGMA journal_mode") == "wal");
   CHECK_NOTHROW(open_sqlite_store(path, {.create = false}));
 }

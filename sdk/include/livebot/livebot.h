@@ -140,7 +140,53 @@ typedef struct livebot_host_api {
                             size_t device_id_len, const char *param,
                             size_t param_len, const uint8_t **data,
                             size_t *len);
+
+  /* ---- Appended members: check LIVEBOT_HOST_OFFERS before calling. ---- */
+
+  /* Why the last call through `exec` was refused (a status other than OK or
+   * NOT_FOUND), as one line; empty if none was. */
+  void (*last_refusal)(livebot_exec *exec, const char **msg, size_t *len);
+
+  /* Timers and alarms (docs/SDK.md, "Timers and alarms"). An instance has at
+   * most one timer per reference (the empty one too): setting it again
+   * replaces it. When it is due, the instance hears timer_fired(reference) in
+   * an execution of its own location timestamped with the due time. A due
+   * time is never earlier than 1 ms after the execution setting it.
+   * LIVEBOT_BAD_INPUT for a length below 0 or over 366 days, or an alarm more
+   * than 366 days from the execution's time; LIVEBOT_REFUSED if the bot does
+   * not take timers (trigger 64). */
+  int32_t (*start_timer_ms)(livebot_exec *exec, const char *reference,
+                            size_t reference_len, int64_t ms);
+  int32_t (*set_alarm)(livebot_exec *exec, const char *reference,
+                       size_t reference_len, int64_t timestamp_ms);
+  /* LIVEBOT_OK with *due_ms set, or LIVEBOT_NOT_FOUND if none is set. */
+  int32_t (*timer_due)(livebot_exec *exec, const char *reference,
+                       size_t reference_len, int64_t *due_ms);
+  /* LIVEBOT_OK if one was cancelled, LIVEBOT_NOT_FOUND if none was set. */
+  int32_t (*cancel_timer)(livebot_exec *exec, const char *reference,
+                          size_t reference_len);
+
+  /* The location's offset from UTC at `at_ms`, in ms (local time = UTC +
+   * offset), from its time zone; UTC for a zone the host does not know. */
+  int32_t (*utc_offset_ms)(livebot_exec *exec, int64_t at_ms,
+                           int64_t *offset_ms);
+
+  /* A data stream message to the bot's own microservices in this location:
+   * each instance hears datastream_updated(address, content) in a later
+   * execution of the location, messages in the order they were sent (1 ms
+   * after the sending execution's time). Not sent if the sending callback
+   * fails. LIVEBOT_REFUSED if the bot does not take data streams (trigger
+   * 256) or too many messages wait. */
+  int32_t (*send_datastream)(livebot_exec *exec, const char *address,
+                             size_t address_len, const char *content,
+                             size_t content_len);
 } livebot_host_api;
+
+/* Whether a host table has `member`: hosts older than the plugin's headers
+ * lack the members appended since. */
+#define LIVEBOT_HOST_OFFERS(api, member)                  \
+  ((api)->struct_size >= offsetof(livebot_host_api, member) + \
+                             sizeof((api)->member))
 
 /* What a plugin exports. All pointers refer to static data in the plugin. */
 typedef struct livebot_plugin {

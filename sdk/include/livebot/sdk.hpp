@@ -30,7 +30,7 @@
 #include <type_traits>
 #include <vector>
 
-#define LIVEBOT_SDK_VERSION "0.1.0"
+#define LIVEBOT_SDK_VERSION "0.2.0"  // 0.2: timers, alarms, data streams, zone offsets
 
 namespace livebot {
 
@@ -208,14 +208,86 @@ class Host {
     return out;
   }
 
+  // Timers and alarms: one per reference for this instance, "" included;
+  // setting one again replaces it. timer_fired(reference) comes in an
+  // execution of its own, timestamped with the due time.
+  void start_timer_ms(int64_t ms, std::string_view reference = {}) const {
+    need(LIVEBOT_HOST_OFFERS(api_, start_timer_ms), "start_timer_ms");
+    check(api_->start_timer_ms(exec_, reference.data(), reference.size(), ms), "start_timer_ms", reference);
+  }
+  void start_timer_s(int64_t seconds, std::string_view reference = {}) const {
+    // Out-of-range lengths reach the host as such, and it refuses them.
+    constexpr int64_t limit = INT64_MAX / 1000;
+    start_timer_ms(seconds > limit ? INT64_MAX : seconds < -limit ? INT64_MIN : seconds * 1000, reference);
+  }
+  // Due at an absolute time (ms since the epoch); one slightly in the past
+  // fires at the next opportunity.
+  void set_alarm(int64_t timestamp_ms, std::string_view reference = {}) const {
+    need(LIVEBOT_HOST_OFFERS(api_, set_alarm), "set_alarm");
+    check(api_->set_alarm(exec_, reference.data(), reference.size(), timestamp_ms), "set_alarm", reference);
+  }
+  std::optional<int64_t> timer_due(std::string_view reference = {}) const {
+    need(LIVEBOT_HOST_OFFERS(api_, timer_due), "timer_due");
+    int64_t due = 0;
+    const int32_t rc = api_->timer_due(exec_, reference.data(), reference.size(), &due);
+    if (rc == LIVEBOT_NOT_FOUND) return std::nullopt;
+    check(rc, "timer_due", reference);
+    return due;
+  }
+  bool is_timer_running(std::string_view reference = {}) const { return timer_due(reference).has_value(); }
+  // True if a timer was set and is now cancelled.
+  bool cancel_timers(std::string_view reference = {}) const {
+    need(LIVEBOT_HOST_OFFERS(api_, cancel_timer), "cancel_timers");
+    const int32_t rc = api_->cancel_timer(exec_, reference.data(), reference.size());
+    if (rc == LIVEBOT_NOT_FOUND) return false;
+    check(rc, "cancel_timers", reference);
+    return true;
+  }
+
+  // To the bot's own microservices in this location: datastream_updated in
+  // a later execution, in the order sent; dropped if this callback fails.
+  void send_datastream(std::string_view address, std::string_view content) const {
+    need(LIVEBOT_HOST_OFFERS(api_, send_datastream), "send_datastream");
+    check(api_->send_datastream(exec_, address.data(), address.size(), content.data(), content.size()),
+          "send_datastream", address);
+  }
+
+  // The location's offset from UTC at an instant: local = UTC + offset.
+  int64_t utc_offset_ms(int64_t at_ms) const {
+    need(LIVEBOT_HOST_OFFERS(api_, utc_offset_ms), "utc_offset_ms");
+    int64_t offset = 0;
+    check(api_->utc_offset_ms(exec_, at_ms, &offset), "utc_offset_ms", {});
+    return offset;
+  }
+  // The first local midnight after `at_ms`, in UTC ms.
+  int64_t next_local_midnight_ms(int64_t at_ms) const {
+    constexpr int64_t day = 24 * 3600 * 1000;
+    const int64_t local = at_ms + utc_offset_ms(at_ms);
+    const int64_t midnight = (local / day - (local % day < 0 ? 1 : 0) + 1) * day;  // local wall time
+    // The offset at midnight may differ from now's (a clock change between).
+    const int64_t guess = midnight - utc_offset_ms(at_ms);
+    return midnight - utc_offset_ms(guess);
+  }
+
   const livebot_host_api *api() const { return api_; }
   livebot_exec *exec() const { return exec_; }
 
  private:
-  static void check(int32_t rc, const char *what, std::string_view name) {
-    if (rc != LIVEBOT_OK)
-      throw std::runtime_error(std::string(what) + "('" + std::string(name) +
-                               "') refused by the host (status " + std::to_string(rc) + ")");
+  // Host services appended after ABI 1's first layout are missing from older
+  // hosts.
+  static void need(bool offered, const char *what) {
+    if (!offered) throw std::runtime_error(std::string(what) + ": this host is older than the SDK and does not offer it");
+  }
+
+  void check(int32_t rc, const char *what, std::string_view name) const {
+    if (rc == LIVEBOT_OK) return;
+    std::string msg = std::string(what) + "('" + std::string(name) + "') refused by the host";
+    const char *why = nullptr;
+    size_t len = 0;
+    if (LIVEBOT_HOST_OFFERS(api_, last_refusal)) api_->last_refusal(exec_, &why, &len);
+    if (len > 0) msg += ": " + std::string(why, len);
+    else msg += " (status " + std::to_string(rc) + ")";
+    throw std::runtime_error(msg);
   }
 
   const livebot_host_api *api_;
