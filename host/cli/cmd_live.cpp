@@ -89,7 +89,7 @@ void add_live(CLI::App &app, std::vector<Command> &out) {
     struct Opts {
       std::string socket = "livebot.sock", lines;
       control::SendRequest req;
-      std::string device, mode, alert, description;
+      std::string device, mode, alert, description, datastream, content, removed;
       int32_t type = 0;
       std::vector<std::string> params;
       int64_t timestamp = -1;
@@ -104,6 +104,9 @@ void add_live(CLI::App &app, std::vector<Command> &out) {
     sub->add_option("--description", o->description, "The device's description");
     sub->add_option("--param,-p", o->params, "A measured parameter NAME=VALUE (repeatable)");
     sub->add_option("--alert", o->alert, "An alert of this type from --device");
+    sub->add_option("--datastream", o->datastream, "A data-stream message to this address (with --content)");
+    sub->add_option("--content", o->content, "The data-stream message: JSON or text");
+    sub->add_option("--remove-device", o->removed, "The location no longer has this device");
     sub->add_option("--timestamp-ms", o->timestamp, "Event time (default: the host's clock)")
         ->check(CLI::NonNegativeNumber);
     sub->add_option("--lines", o->lines,
@@ -136,9 +139,17 @@ void add_live(CLI::App &app, std::vector<Command> &out) {
                      if (!o->mode.empty()) {
                        r.kind = engine::Input::Kind::Mode;
                        r.mode = o->mode;
+                     } else if (!o->datastream.empty()) {
+                       r.kind = engine::Input::Kind::DataStream;
+                       r.address = o->datastream;
+                       r.content = o->content;
+                     } else if (!o->removed.empty()) {
+                       r.kind = engine::Input::Kind::DeviceRemoved;
+                       r.devices.push_back({o->removed, 0, {}, {}, {}});
                      } else {
                        if (o->device.empty() || o->type <= 0)
-                         throw Error("send", "give --mode MODE, or --device ID --type N with --param NAME=VALUE");
+                         throw Error("send", "give --mode MODE, --datastream ADDRESS --content X, --remove-device ID, "
+                                             "or --device ID --type N with --param NAME=VALUE");
                        control::DeviceEvent d{o->device, o->type, o->description, {}, {}};
                        for (const auto &p : o->params) {
                          const auto eq = p.find('=');

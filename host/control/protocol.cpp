@@ -83,8 +83,19 @@ SendRequest send_of(const json &doc) {
     r.kind = engine::Input::Kind::Alert;
     r.alert_type = text(doc, "alert_type", true);
     if (r.devices.size() != 1) bad("an alert needs exactly one device");
+  } else if (kind == "datastream") {
+    r.kind = engine::Input::Kind::DataStream;
+    r.address = text(doc, "address", true);
+    const auto c = doc.find("content");
+    if (c == doc.end()) bad("'content' is missing");
+    r.content = c->is_string() ? c->get<std::string>() : c->dump();
+    if (r.content.size() > kMaxLineBytes) bad("'content' is too large");
+  } else if (kind == "device_removed") {
+    r.kind = engine::Input::Kind::DeviceRemoved;
+    if (!r.devices.empty()) bad("a device removal names its device with 'device', not 'devices'");
+    r.devices.push_back(DeviceEvent{text(doc, "device", true), 0, {}, {}, {}});
   } else {
-    bad("unknown kind '" + kind + "' (measurement, mode, alert)");
+    bad("unknown kind '" + kind + "' (measurement, mode, alert, datastream, device_removed)");
   }
   return r;
 }
@@ -110,6 +121,8 @@ engine::Input to_input(const SendRequest &req, int64_t timestamp_ms, InputScratc
   in.timestamp_ms = timestamp_ms;
   in.mode = req.mode;
   in.alert_type = req.alert_type;
+  in.address = req.address;
+  in.content = req.content;
   scratch.devices.clear();
   for (const auto &d : req.devices) {
     engine::DeviceInput di{d.id, d.type, d.description, {}, {}};
@@ -125,7 +138,15 @@ std::string encode_send(const SendRequest &req) {
   const char *kind = "measurement";
   if (req.kind == engine::Input::Kind::Mode) kind = "mode";
   if (req.kind == engine::Input::Kind::Alert) kind = "alert";
+  if (req.kind == engine::Input::Kind::DataStream) kind = "datastream";
   json doc{{"cmd", "send"}, {"location", req.location}, {"kind", kind}};
+  if (req.kind == engine::Input::Kind::DeviceRemoved) {
+    doc["kind"] = "device_removed";
+    doc["device"] = req.devices.at(0).id;
+    if (req.timestamp_ms) doc["timestamp_ms"] = *req.timestamp_ms;
+    return doc.dump();
+  }
+  if (!req.address.empty()) doc["address"] = req.address, doc["content"] = req.content;
   if (req.timestamp_ms) doc["timestamp_ms"] = *req.timestamp_ms;
   if (!req.mode.empty()) doc["mode"] = req.mode;
   if (!req.alert_type.empty()) doc["alert_type"] = req.alert_type;

@@ -7,6 +7,8 @@
 //   {"cmd":"send","location":"home","kind":"mode","mode":"AWAY"}
 //   {"cmd":"send","location":"home","kind":"alert","alert_type":"motion",
 //    "devices":[{"id":"cam","type":9138,"params":{"x":"1"}}]}
+//   {"cmd":"send","location":"home","kind":"datastream","address":"alarm","content":{"on":true}}
+//   {"cmd":"send","location":"home","kind":"device_removed","device":"door"}
 //   {"cmd":"status"}
 //   {"cmd":"reload"}  or  {"cmd":"reload","microservice":"counter"}
 //
@@ -44,6 +46,7 @@ struct SendRequest {
   std::string location;
   std::optional<int64_t> timestamp_ms;  // default: the host's clock on arrival
   std::string mode, alert_type;
+  std::string address, content;  // datastream; content is JSON text or a plain string
   std::vector<DeviceEvent> devices;
 };
 

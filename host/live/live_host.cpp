@@ -19,6 +19,7 @@
 #include "engine/executor.hpp"
 #include "loader/elf_check.hpp"
 #include "loader/staging.hpp"
+#include "schedule/due_queue.hpp"
 #include "store/store.hpp"
 #include "watch/watcher.hpp"
 
@@ -59,6 +60,10 @@ struct LiveHost::Impl {
   std::vector<std::unique_ptr<watch::DirWatcher>> watchers;
   uv_idle_t drain{};
   uv_timer_t ticker{};
+  // Timers, alarms, schedules and waiting data-stream messages: one entry
+  // per location with something due, one uv_timer armed for the earliest.
+  schedule::DueQueue due;
+  uv_timer_t wake{};
   uv_signal_t sigterm{}, sigint{};
   std::deque<Queued> queue;
   bool stopping = false;
@@ -85,6 +90,10 @@ struct LiveHost::Impl {
     drain.data = this;
     uv_timer_init(&loop, &ticker);
     ticker.data = this;
+    uv_timer_init(&loop, &wake);
+    wake.data = this;
+    for (const auto &id : st->location_ids()) arm(id);
+    rearm();
     uv_timer_start(
         &ticker, [](uv_timer_t *t) { static_cast<Impl *>(t->data)->reloader->tick(wall_ms()); }, 1000, 1000);
     for (auto *sig : {&sigterm, &sigint}) {
@@ -151,6 +160,7 @@ struct LiveHost::Impl {
         ex->flush();
         st->commit();
         ++executions;
+        arm(q.req.location);
         json generations = json::array();  // which build of each microservice served it
         for (const auto &m : bot->microservices()) generations.push_back(m.plugin->generation());
         r = {{"ok", true}, {"location", q.req.location}, {"timestamp_ms", q.timestamp_ms},
@@ -166,6 +176,50 @@ struct LiveHost::Impl {
       q.reply(r.dump());
     }
     if (queue.empty()) uv_idle_stop(&drain);
+    rearm();
+  }
+
+  // Files the location's next due time (or takes it out) of the queue.
+  void arm(const std::string &location) {
+    if (const auto t = ex->next_due(location)) due.arm(location, *t);
+    else due.disarm(location);
+  }
+
+  void rearm() {
+    if (stopping) return;
+    const auto next = due.next_due();
+    if (!next) {
+      uv_timer_stop(&wake);
+      return;
+    }
+    const int64_t wait = std::max<int64_t>(0, *next - wall_ms());
+    uv_timer_start(
+        &wake, [](uv_timer_t *t) { static_cast<Impl *>(t->data)->run_due(); }, static_cast<uint64_t>(wait), 0);
+  }
+
+  // Everything due by now, each item its own committed execution.
+  void run_due() {
+    const int64_t now = wall_ms();
+    for (const auto &location : due.pop_due(now)) {
+      for (;;) {
+        try {
+          st->begin();
+          const bool ran = reloader->run_due(location, now, now);
+          ex->flush();
+          st->commit();
+          if (!ran) break;
+          ++executions;
+        } catch (const std::exception &e) {
+          if (st->in_transaction()) st->rollback();
+          ex->forget();
+          ++failed_commits;
+          spdlog::error("due execution for {} not committed: {}", location, e.what());
+          break;
+        }
+      }
+      arm(location);
+    }
+    rearm();
   }
 
   // One watcher per directory holding plugin files, reporting only those files.
@@ -266,6 +320,7 @@ struct LiveHost::Impl {
             {"socket", opts.socket_path},
             {"uptime_ms", wall_ms() - started_ms},
             {"queued", queue.size()},
+            {"locations_with_due_items", due.size()},
             {"executions", executions},
             {"failed_commits", failed_commits},
             {"microservices", ms},
@@ -280,7 +335,8 @@ struct LiveHost::Impl {
     if (server) server->stop_listening();
     run_some(-1);  // everything queued is still served, and answered
     if (server) server->close();
-    for (uv_handle_t *h : {reinterpret_cast<uv_handle_t *>(&drain), reinterpret_cast<uv_handle_t *>(&ticker)})
+    for (uv_handle_t *h : {reinterpret_cast<uv_handle_t *>(&drain), reinterpret_cast<uv_handle_t *>(&ticker),
+                           reinterpret_cast<uv_handle_t *>(&wake)})
       uv_close(h, nullptr);
   }
 };

@@ -315,3 +315,39 @@ TEST_CASE("livebot dev rebuilds on an edit, replays the recording and shows what
   CHECK_THAT(r.out, Catch::Contains("counter 1.0.0-a -> 3.0.0-throws"));
   CHECK_THAT(r.out, Catch::Contains("errors                       0 -> "));
 }
+
+TEST_CASE("live timers fire in real time, and data streams and device removals come in from outside",
+          "[live][timers]") {
+  TempDir dir, scratch;
+  const std::string bot = dir / "bot", socket = dir / "host.sock", store = dir / "store.db";
+  fs::create_directories(bot);
+  fs::copy_file(plugins + "/probe_a.so", bot + "/probe_a.so");
+  test::write_file(bot + "/bot.json",
+                   R"({"bot":"timers","version":"1","triggers":330,"microservices":{"location":[{"name":"probe_a","plugin":"probe_a.so"}]}})");
+  const pid_t pid = cli.start({"run", "--bot", bot, "--store", store, "--socket", socket, "--no-watch"}, scratch.path());
+  for (int i = 0; i < 500 && !fs::exists(socket); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const auto ask = [&](const json &req) {
+    control::Client c(socket);
+    return json::parse(c.request(req.dump()));
+  };
+  const auto heard = [&]() {
+    auto st = store::open_sqlite_store(store, {.create = false, .read_only = true});
+    const auto inst = st->load_instance("home", "probe_a", "");
+    REQUIRE(inst);
+    const auto bfbs = st->load_schema(inst->schema_hash);
+    return json::parse(schema::BinarySchema::parse(*bfbs, "t").to_json(inst->state))["heard"].dump();
+  };
+  CHECK(ask({{"cmd", "send"}, {"location", "home"}, {"kind", "measurement"},
+             {"devices", {{{"id", "door"}, {"type", 10014}, {"params", {{"timer", "probe_a|soon|300"}}}}}}})["ok"] ==
+        true);
+  for (int i = 0; i < 300 && heard().find("timer:soon@") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK_THAT(heard(), Catch::Contains("timer:soon@"));
+  CHECK(ask({{"cmd", "send"}, {"location", "home"}, {"kind", "datastream"}, {"address", "alarm"}, {"content", "on"}})["ok"] ==
+        true);
+  CHECK(ask({{"cmd", "send"}, {"location", "home"}, {"kind", "device_removed"}, {"device", "door"}})["ok"] == true);
+  ::kill(pid, SIGTERM);
+  CHECK(Cli::wait(pid, scratch.path()).exit_code == 0);
+  const auto h = heard();
+  CHECK_THAT(h, Catch::Contains("alarm") && Catch::Contains("deleted:door"));
+}
