@@ -10,6 +10,7 @@
 #include <cstring>
 #include <deque>
 #include <optional>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "common/error.hpp"
@@ -60,7 +61,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Answers with an error and hangs up once the answer is out.
   void reject(const std::string &why) {
-    write(nlohmann_error(why));
+    write(error_line(why));
     hang_up();
   }
 
@@ -79,10 +80,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
  private:
-  static std::string nlohmann_error(const std::string &why) {
-    std::string s = "{\"ok\":false,\"error\":\"";
-    for (const char c : why) s += (c == '"' || c == '\\') ? std::string{'\\', c} : std::string{c};
-    return s + "\"}\n";
+  static std::string error_line(const std::string &why) {
+    return nlohmann::json{{"ok", false}, {"error", why}}.dump() + "\n";
   }
 
   void write(std::string bytes) {

@@ -270,8 +270,7 @@ struct LiveHost::Impl {
     const auto r = reloader->offer(i, m.spec.plugin, wall_ms());
     ex->flush();
     st->commit();
-    static const char *const outcomes[] = {"published", "unchanged", "refused"};
-    return {{"microservice", m.spec.name}, {"outcome", outcomes[static_cast<int>(r.outcome)]}, {"message", r.message}};
+    return {{"microservice", m.spec.name}, {"outcome", reload::Offer::name(r.outcome)}, {"message", r.message}};
   }
 
   json reload(const std::string &only) {

@@ -190,8 +190,7 @@ PlaybackSummary run_playback(const PlaybackOptions &opts) {
     for (; next_swap < swaps.size() && swaps[next_swap].second.row <= i; ++next_swap) {
       const auto &[ms, sw] = swaps[next_swap];
       const auto offer = reloader.offer(ms, sw.file, r.timestamp_ms);
-      static const char *const outcomes[] = {"published", "unchanged", "refused"};
-      sum.swaps.push_back({i, sw.microservice, outcomes[static_cast<int>(offer.outcome)], offer.message});
+      sum.swaps.push_back({i, sw.microservice, reload::Offer::name(offer.outcome), offer.message});
     }
     if (!(mask & trigger_bit(r.trigger))) {
       ++sum.skipped["trigger not in the bot's trigger mask"];

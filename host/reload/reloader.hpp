@@ -44,6 +44,9 @@ struct VersionRecord {
 
 struct Offer {
   enum class Outcome { Published, Unchanged, Refused };
+  static const char *name(Outcome o) {
+    return o == Outcome::Published ? "published" : o == Outcome::Unchanged ? "unchanged" : "refused";
+  }
   Outcome outcome = Outcome::Unchanged;
   std::string message;  // one line
 };
