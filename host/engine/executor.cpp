@@ -166,7 +166,6 @@ Location &Executor::location(std::string_view id) {
     const auto &specs = bot_.manifest().schedules;
     for (auto &m : store_.load_datastreams(key))
       loc.streams.push_back({m.seq, m.due_ms, std::move(m.address), std::move(m.content)});
-    if (!loc.streams.empty()) loc.next_stream_seq = loc.streams.back().seq + 1;
     for (auto &sch : store_.load_schedules(key)) {
       if (std::any_of(specs.begin(), specs.end(), [&](const ScheduleSpec &s) { return s.id == sch.id; })) {
         loc.schedules.emplace(std::move(sch.id), sch.next_ms);
@@ -662,7 +661,8 @@ void Executor::execute(const Input &in) {
       add_notification(std::move(n));
     }
     for (auto &m : c.exec.streams) {
-      m.seq = loc.next_stream_seq++;
+      // A delivered message's row is gone, or replaced at this flush.
+      m.seq = loc.streams.empty() ? 1 : loc.streams.back().seq + 1;
       loc.streams_changed.insert(m.seq);
       loc.streams.push_back(std::move(m));
     }

@@ -72,7 +72,7 @@ struct TimerKey {
 
 // A data stream message waiting for its execution, in send order.
 struct DataStreamMessage {
-  int64_t seq = 0;  // increasing within the location
+  int64_t seq = 0;  // increasing along the waiting queue
   int64_t due_ms = 0;
   std::string address, content;
 };
@@ -95,7 +95,6 @@ struct Location {
   std::vector<std::string> removed_devices;
   std::deque<DataStreamMessage> streams;   // waiting, oldest first
   std::set<int64_t> streams_changed;       // queued or delivered since the last flush
-  int64_t next_stream_seq = 1;
   bool dirty = false;
 };
 

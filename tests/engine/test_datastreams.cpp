@@ -58,9 +58,27 @@ TEST_CASE("waiting messages are memory: a restart delivers them in order", "[eng
   CHECK(h.st->due_locations() == std::vector<std::pair<std::string, int64_t>>{{"home", 1001}});
   CHECK(h.run_due("home", 5000) == 2);
   CHECK(streams_in(h.state("home", "probe_a")) == std::vector<std::string>{"stream:first=1@1001", "stream:second=2@2001"});
-  // A message sent in the restarted host follows on from the stored ones.
-  h.run(ask(6000, {{"stream", "probe_a|third|3"}}));
-  CHECK(h.st->load_datastreams("home").at(0).seq == 3);
+}
+
+TEST_CASE("messages sent while others wait queue behind them, across a restart", "[engine][datastreams]") {
+  TempDir dir;
+  const auto bot = probe_bot(dir, "1.0.0", takes_streams);
+  {
+    Host h(bot, dir / "store.db");
+    h.run(ask(1000, {{"stream", "probe_a|first|1"}}));
+  }
+  Host h(bot, dir / "store.db");
+  h.run(ask(1000, {{"stream", "probe_a|second|2"}}));  // both due at 1001
+  const auto waiting = h.st->load_datastreams("home");
+  REQUIRE(waiting.size() == 2);
+  CHECK(waiting[0].address == "first");
+  CHECK(waiting[1].address == "second");
+  CHECK(h.run_due("home", 5000) == 2);
+  h.run(ask(6000, {{"stream", "probe_a|third|3"}}));  // the queue is empty again
+  CHECK(h.run_due("home", 9000) == 1);
+  CHECK(streams_in(h.state("home", "probe_a")) ==
+        std::vector<std::string>{"stream:first=1@1001", "stream:second=2@1001", "stream:third=3@6001"});
+  CHECK(h.st->load_datastreams("home").empty());
 }
 
 TEST_CASE("a sender whose callback fails sends nothing", "[engine][datastreams]") {

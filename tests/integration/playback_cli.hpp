@@ -1,12 +1,13 @@
 // Playback through the real `livebot` binary, as the integration tests drive
-// it: a run's JSON summary, a location's stored memory, and a run killed
-// with SIGKILL at random moments and resumed to its end.
+// it: a run's JSON summary, a location's stored memory, its notifications,
+// and a run killed with SIGKILL at random moments and resumed to its end.
 #pragma once
 
 #include <signal.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
@@ -39,6 +40,23 @@ inline nlohmann::json stored_state(const std::string &store, const std::string &
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   return nlohmann::json::parse(r.out);
+}
+
+// One instance's state in stored_state()'s answer.
+inline nlohmann::json instance_state(const nlohmann::json &state, const std::string &microservice,
+                                     const std::string &device = "") {
+  for (const auto &i : state["instances"])
+    if (i["microservice"] == microservice && i["device"] == device) return i["state"];
+  FAIL("no instance of " << microservice << " [" << device << "]");
+  return {};
+}
+
+// A playback's notifications.jsonl, in order.
+inline std::vector<nlohmann::json> notifications(const std::string &out_dir) {
+  std::ifstream in(out_dir + "/notifications.jsonl");
+  std::vector<nlohmann::json> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+  return lines;
 }
 
 // Runs `args` (a `playback` command line with --store and --resume) and

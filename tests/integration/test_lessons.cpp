@@ -9,7 +9,6 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -22,6 +21,8 @@
 
 using livebot::playback::Row;
 using livebot::playback::Trigger;
+using livebot::test::instance_state;
+using livebot::test::notifications;
 using livebot::test::play;
 using livebot::test::stored_state;
 using livebot::test::TempDir;
@@ -52,20 +53,6 @@ std::optional<std::string> param(const Row &r, std::string_view name) {
 
 bool updated(const Row &r, std::string_view name) {
   return std::find(r.updated_params.begin(), r.updated_params.end(), name) != r.updated_params.end();
-}
-
-json instance(const json &st, const std::string &ms, const std::string &device = "") {
-  for (const auto &i : st["instances"])
-    if (i["microservice"] == ms && i["device"] == device) return i["state"];
-  FAIL("no instance of " << ms << " [" << device << "]");
-  return {};
-}
-
-std::vector<json> notifications(const std::string &out) {
-  std::ifstream in(out + "/notifications.jsonl");
-  std::vector<json> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
-  return lines;
 }
 
 // The first local wall-clock boundary (a day or an hour) after `ms`.
@@ -149,14 +136,14 @@ TEST_CASE("Lesson 5 on the real recording: door timers, midnight alarms and sche
     // The recording exercises every path.
     CHECK((e.timers_cancelled > 0 && e.timers_fired > 0 && e.alarms_fired > 0 && e.alarms_fired < e.alarms_set));
     const auto st = stored_state(sum["store"], loc);
-    const auto door = instance(st, "door_timer", "SAMPLE_01");
+    const auto door = instance_state(st, "door_timer", "SAMPLE_01");
     CHECK(door["timers_started"] == e.timers_started);
     CHECK(door["timers_cancelled"] == e.timers_cancelled);
     CHECK(door["timers_fired"] == e.timers_fired);
-    const auto alarm = instance(st, "midnight_alarm");
+    const auto alarm = instance_state(st, "midnight_alarm");
     CHECK(alarm["alarms_set"] == e.alarms_set);
     CHECK(alarm["alarms_fired"] == e.alarms_fired);
-    const auto sched = instance(st, "schedules");
+    const auto sched = instance_state(st, "schedules");
     CHECK(sched["midnight"]["kept"] == e.midnights);
     CHECK(sched["hour"]["kept"] == e.hours);
     CHECK(sched["midnight"].value("ignored", 0) == 0);
@@ -207,7 +194,7 @@ TEST_CASE("Lesson 1 on the real recording: each sensor's changes, and devices to
   for (const auto &[loc, types] : by_type) {
     INFO("location " << loc);
     const auto st = stored_state(sum["store"], loc);
-    const auto kinds = instance(st, "device_types");
+    const auto kinds = instance_state(st, "device_types");
     CHECK(kinds["entry_measurements"] == types.at(9114));
     CHECK(kinds["motion_measurements"] == types.at(9138));
     CHECK(kinds["other_measurements"] == types.at(37));
@@ -215,7 +202,7 @@ TEST_CASE("Lesson 1 on the real recording: each sensor's changes, and devices to
     for (const auto &[device, counts] : changes[loc]) {
       INFO("device " << device);
       const bool entry = device == "SAMPLE_01";
-      const auto s = instance(st, entry ? "entry_sensor" : "motion_sensor", device);
+      const auto s = instance_state(st, entry ? "entry_sensor" : "motion_sensor", device);
       CHECK(s.value(entry ? "opened" : "motion_started", 0) == (counts.count("1") ? counts.at("1") : 0));
       CHECK(s.value(entry ? "closed" : "motion_stopped", 0) == (counts.count("0") ? counts.at("0") : 0));
     }

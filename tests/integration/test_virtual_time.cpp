@@ -5,37 +5,21 @@
 // stopped and resumed ends as one that was not.
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "integration/playback_cli.hpp"
+#include "support/probe_bot.hpp"
 #include "support/temp_dir.hpp"
 
+using livebot::test::instance_state;
+using livebot::test::notifications;
 using livebot::test::play;
 using livebot::test::stored_state;
 using livebot::test::TempDir;
+using livebot::test::probe::probe_bot;
 using nlohmann::json;
 
 namespace {
-
-const std::string plugins = LIVEBOT_TEST_PLUGIN_DIR;
-
-std::string probe_bot(const TempDir &dir, const json &extra = json::object()) {
-  json manifest = {
-      {"bot", "probes"},
-      {"version", "1.0.0"},
-      {"triggers", 2 | 8 | 64},
-      {"microservices",
-       {{"location",
-         {{{"name", "probe_a"}, {"plugin", plugins + "/probe_a.so"}},
-          {{"name", "probe_b"}, {"plugin", plugins + "/probe_b.so"}, {"priority", 10}}}},
-        {"device", {{{"name", "probe_dev"}, {"plugin", plugins + "/probe_dev.so"}, {"device_types", {9138}}}}}}}};
-  manifest.update(extra);
-  std::filesystem::create_directories(dir / "bot");
-  livebot::test::write_file(dir / "bot/bot.json", manifest.dump());
-  return dir / "bot";
-}
 
 // A measurement row of motion sensor m1 carrying one probe request.
 json ask(const std::string &location, int64_t ts, const std::string &param, const std::string &value) {
@@ -54,20 +38,6 @@ std::string recording(const TempDir &dir, const json &rows) {
                                        {"data", rows}}
                                       .dump());
   return path;
-}
-
-std::vector<json> notifications(const std::string &out) {
-  std::ifstream in(out + "/notifications.jsonl");
-  std::vector<json> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
-  return lines;
-}
-
-json instance(const json &st, const std::string &ms) {
-  for (const auto &i : st["instances"])
-    if (i["microservice"] == ms) return i["state"];
-  FAIL("no instance of " << ms);
-  return {};
 }
 
 const json rows = json::array({
@@ -101,7 +71,7 @@ TEST_CASE("due timers run before the row that reaches their time, in due order a
   }
   // The timer's execution comes between the row before its time and the row at it.
   const auto home = stored_state(sum["store"], "home");
-  const auto heard = instance(home, "probe_a")["heard"];
+  const auto heard = instance_state(home, "probe_a")["heard"];
   const std::vector<std::string> tail(heard.end() - 6, heard.end());
   CHECK(tail == std::vector<std::string>{"initialize", "measure:m1", "initialize", "timer:t@6000", "initialize",
                                          "mode:AWAY"});
@@ -134,7 +104,7 @@ TEST_CASE("a playback stopped between a timer's setting and its firing resumes t
 
 TEST_CASE("a location's schedules fire from its first row onward, to the recording's end", "[playback][schedules]") {
   TempDir dir;
-  const auto bot = probe_bot(dir, {{"triggers", 1 | 2 | 8 | 64}, {"schedules", {{"TICK", "0 * * * * ?"}}}});
+  const auto bot = probe_bot(dir, "1.0.0", {{"triggers", 1 | 2 | 8 | 64}, {"schedules", {{"TICK", "0 * * * * ?"}}}});
   const auto rec = recording(dir, json::array({ask("home", 1000, "x", "1"), ask("cabin", 150000, "x", "1"),
                                                mode_row("home", 300000, "AWAY")}));
   const auto sum = play({rec, "--bot", bot, "--out", dir / "out"});
@@ -142,7 +112,7 @@ TEST_CASE("a location's schedules fire from its first row onward, to the recordi
   CHECK(sum["schedule_executions"] == 8);
   const auto ticks = [&](const std::string &loc) {
     std::vector<std::string> got;
-    const auto probe = instance(stored_state(sum["store"], loc), "probe_a");
+    const auto probe = instance_state(stored_state(sum["store"], loc), "probe_a");
     for (const auto &h : probe["heard"])
       if (h.get<std::string>().rfind("schedule:", 0) == 0) got.push_back(h);
     return got;
@@ -152,6 +122,6 @@ TEST_CASE("a location's schedules fire from its first row onward, to the recordi
   CHECK(ticks("cabin") ==
         std::vector<std::string>{"schedule:TICK@180000", "schedule:TICK@240000", "schedule:TICK@300000"});
   // The one at 300000 came before the row at 300000.
-  const auto heard = instance(stored_state(sum["store"], "home"), "probe_a")["heard"];
+  const auto heard = instance_state(stored_state(sum["store"], "home"), "probe_a")["heard"];
   CHECK(heard.back() == "mode:AWAY");
 }

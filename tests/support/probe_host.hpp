@@ -1,9 +1,8 @@
-// What the engine tests share: a bot of probe plugins (tests/plugins/probe.cpp),
-// one host around it with a real store, and inputs to feed it.
+// What the engine tests share: one host around a bot (probe_bot.hpp) with a
+// real store, and inputs to feed it.
 #pragma once
 
 #include <catch2/catch.hpp>
-#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -15,33 +14,12 @@
 #include "loader/staging.hpp"
 #include "schema/schema.hpp"
 #include "store/store.hpp"
+#include "support/probe_bot.hpp"
 #include "support/temp_dir.hpp"
 
 namespace livebot::test::probe {
 
 using nlohmann::json;
-
-inline const std::string plugins = LIVEBOT_TEST_PLUGIN_DIR;
-
-// Two location probes (probe_b first: priority 10) and a device probe for
-// motion sensors (9138). `extra` adds or replaces manifest keys.
-inline std::string probe_bot(const TempDir &dir, const std::string &version = "1.0.0",
-                             const json &extra = json::object()) {
-  json manifest = {
-      {"bot", "probes"},
-      {"version", version},
-      {"triggers", 2 | 4 | 8 | 64},
-      {"microservices",
-       {{"location",
-         {{{"name", "probe_a"}, {"plugin", plugins + "/probe_a.so"}},
-          {{"name", "probe_b"}, {"plugin", plugins + "/probe_b.so"}, {"priority", 10}}}},
-        {"device", {{{"name", "probe_dev"}, {"plugin", plugins + "/probe_dev.so"}, {"device_types", {9138}}}}}}}};
-  manifest.update(extra);
-  const std::string bot = dir / ("bot-" + version);
-  std::filesystem::create_directories(bot);
-  write_file(bot + "/bot.json", manifest.dump(2));
-  return bot;
-}
 
 // One host: staging, bot, store, executor; each execution committed.
 struct Host {
