@@ -8,7 +8,9 @@
 
 #include "common/error.hpp"
 #include "common/hash.hpp"
+#include "schema/check_types.hpp"
 #include "schema/reflection_util.hpp"
+#include "schema/union_types.hpp"
 
 namespace livebot::schema {
 
@@ -66,6 +68,8 @@ BinarySchema BinarySchema::parse(std::string bfbs, const std::string &where) {
     throw Error(where, "not a binary schema (.bfbs): the reflection verifier rejects it");
   if (!reflection::GetSchema(bfbs.data())->root_table())
     throw Error(where, "binary schema has no root table (root_type missing from the .fbs)");
+  if (const std::string problem = detail::check_types(*reflection::GetSchema(bfbs.data())); !problem.empty())
+    throw Error(where, "binary schema is inconsistent: " + problem);
   BinarySchema schema;
   schema.hash_ = content_hash(bfbs);
   schema.bytes_ = std::make_shared<const std::string>(std::move(bfbs));
@@ -86,6 +90,8 @@ bool BinarySchema::verify(std::string_view buffer) const {
 
 std::string BinarySchema::to_json(std::string_view buffer) const {
   if (!verify(buffer)) throw Error(root_type(), "buffer does not verify against its schema");
+  if (const std::string field = detail::untyped_union(reflection(), data_of(buffer)); !field.empty())
+    throw Error(root_type(), field + ": a union value without a type that names it");
   flatbuffers::IDLOptions options;
   options.strict_json = true;
   // Show every field: a reader of stored state wants the zeros too.
