@@ -38,7 +38,7 @@ for target in "$@"; do
   nice -n 19 "$build/tests/fuzz/fuzz-$target" "${dict[@]}" -max_total_time="$seconds" \
     -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$out/" \
     "$out/corpus" "${seeds[@]}" >"$out/log" 2>&1 || status=$?
-  grep -E '^#[0-9]+ ' "$out/log" | tail -n 1
+  grep -E '^#[0-9]+[[:space:]]' "$out/log" | tail -n 1 || true
   grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|SUMMARY|artifact_prefix|Test unit written)' "$out/log" || true
   if [ "$status" -ne 0 ]; then
     echo "$target: libFuzzer exited $status" >&2

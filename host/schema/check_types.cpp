@@ -7,7 +7,14 @@ namespace livebot::schema::detail {
 
 namespace {
 
-using reflection::BaseType;
+// A base type as stored. The accessors return reflection::BaseType, which
+// cannot hold every byte a .bfbs may have: loading one it cannot is
+// undefined, so types are read as bytes until they are checked.
+using BaseType = int8_t;
+
+BaseType stored(const reflection::Type &type, flatbuffers::voffset_t field) {
+  return reinterpret_cast<const flatbuffers::Table &>(type).GetField<int8_t>(field, 0);
+}
 
 bool is_scalar(BaseType t) { return t >= reflection::UType && t <= reflection::Double; }
 bool is_integer(BaseType t) { return t >= reflection::UType && t <= reflection::ULong; }
@@ -74,12 +81,13 @@ class Checker {
   }
 
   bool type_ok(const reflection::Type &t, Use use) {
-    const BaseType base = t.base_type();
+    const BaseType base = stored(t, reflection::Type::VT_BASE_TYPE);
     const bool series = base == reflection::Vector || base == reflection::Array;
     if (!base_ok(base, use, false)) return fail("base type " + std::to_string(base) + " not allowed here");
-    if (series && !base_ok(t.element(), use, true))
-      return fail("element type " + std::to_string(t.element()) + " not allowed here");
-    const BaseType referent = series ? t.element() : base;
+    const BaseType element = stored(t, reflection::Type::VT_ELEMENT);
+    if (series && !base_ok(element, use, true))
+      return fail("element type " + std::to_string(element) + " not allowed here");
+    const BaseType referent = series ? element : base;
     const int32_t index = t.index();
     if (referent == reflection::Obj) {
       if (index < 0 || uint32_t(index) >= s_.objects()->size())

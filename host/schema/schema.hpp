@@ -37,6 +37,7 @@ class BinarySchema {
  private:
   std::shared_ptr<const std::string> bytes_;
   std::string hash_;
+  bool unions_ = false;  // verify() pads the buffer (schema.cpp)
 };
 
 // Fields present in `now`'s root table (and, as dotted paths, in the tables
