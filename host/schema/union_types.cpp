@@ -5,6 +5,7 @@ namespace livebot::schema::detail {
 namespace {
 
 using flatbuffers::Table;
+using Tables = flatbuffers::Vector<flatbuffers::Offset<Table>>;
 
 class Walk {
  public:
@@ -22,7 +23,7 @@ class Walk {
       } else if (const reflection::Object *child = table_at(type); child && type.base_type() == reflection::Obj) {
         found = table(*child, *flatbuffers::GetFieldT(t, *field));
       } else if (child && type.base_type() == reflection::Vector) {
-        for (const Table *element : *t.GetPointer<const flatbuffers::Vector<flatbuffers::Offset<Table>> *>(field->offset())) {
+        for (const Table *element : *t.GetPointer<const Tables *>(field->offset())) {
           if (found.empty()) found = table(*child, *element);
         }
       }
