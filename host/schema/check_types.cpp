@@ -37,10 +37,14 @@ class Checker {
     for (const reflection::Enum *e : *s_.enums()) {
       const std::string name = e->name()->str();
       if (!type_ok(*e->underlying_type(), Use::EnumUnderlying)) return name + ": underlying type: " + why_;
-      if (!e->is_union()) continue;
+      // flatc gives every enum value a type (NONE but in unions); only a
+      // union member needs one.
       for (const reflection::EnumVal *v : *e->values()) {
         const std::string where = name + "." + v->name()->str();
-        if (!v->union_type()) return where + ": union member without a type";
+        if (!v->union_type()) {
+          if (e->is_union()) return where + ": union member without a type";
+          continue;
+        }
         if (!type_ok(*v->union_type(), Use::UnionMember)) return where + ": " + why_;
       }
     }
