@@ -29,6 +29,11 @@ class Checker {
   std::string run() {
     for (const reflection::Object *object : *s_.objects()) {
       const std::string name = object->name()->str();
+      // The verifier divides by a struct's size and masks with its alignment.
+      const int32_t align = object->minalign();
+      if (object->is_struct() && (object->bytesize() <= 0 || align <= 0 || (align & (align - 1)) != 0))
+        return name + ": struct of size " + std::to_string(object->bytesize()) + " and alignment " +
+               std::to_string(align);
       for (const reflection::Field *field : *object->fields()) {
         const Use use = object->is_struct() ? Use::StructField : Use::TableField;
         if (!type_ok(*field->type(), use)) return name + "." + field->name()->str() + ": " + why_;
