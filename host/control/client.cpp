@@ -43,6 +43,19 @@ void Client::send_line(const std::string &line) {
   }
 }
 
+std::string Client::request(const std::string &line) {
+  try {
+    send_line(line);
+  } catch (const Error &) {
+    try {
+      return read_line();
+    } catch (const Error &) {
+    }
+    throw;
+  }
+  return read_line();
+}
+
 std::string Client::read_line() {
   for (;;) {
     if (const auto nl = buffer_.find('\n'); nl != std::string::npos) {

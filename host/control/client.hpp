@@ -17,10 +17,10 @@ class Client {
 
   void send_line(const std::string &line);
   std::string read_line();  // without the newline
-  std::string request(const std::string &line) {
-    send_line(line);
-    return read_line();
-  }
+  // One request and its answer. A host that refuses a connection answers
+  // with the reason and hangs up, perhaps before the request is out: the
+  // send then fails, but the reason is still there to read, and is returned.
+  std::string request(const std::string &line);
 
  private:
   std::string path_;

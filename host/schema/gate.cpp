@@ -291,6 +291,10 @@ class Gate {
   }
 
   void compare_enum(const reflection::Enum &stored, const reflection::Enum &next) {
+    if (stored.is_union() != next.is_union()) {
+      report(stored.name()->str(), stored.is_union() ? "changed from union to enum" : "changed from enum to union");
+      return;
+    }
     if (stored.is_union()) {
       compare_union(stored, next);
       return;

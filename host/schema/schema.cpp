@@ -8,7 +8,9 @@
 
 #include "common/error.hpp"
 #include "common/hash.hpp"
+#include "schema/check_types.hpp"
 #include "schema/reflection_util.hpp"
+#include "schema/union_types.hpp"
 
 namespace livebot::schema {
 
@@ -58,6 +60,23 @@ void collect_new_fields(const reflection::Schema &before_schema, const reflectio
   on_path.erase({&before, &now});
 }
 
+// flatbuffers 2.0.8's reflection verifier reads a union field's offset
+// before it checks that the field lies in the buffer: up to a vtable entry
+// (64 KiB) and an offset's 4 bytes past a table it has checked. So a buffer
+// of a schema with unions is verified from a copy with that much zeroed room
+// after it: the early read stays in memory of ours, and what it reads is
+// then checked like any other offset.
+constexpr size_t kUnionReadSlack = 0x10000 + sizeof(flatbuffers::uoffset_t);
+
+bool has_unions(const reflection::Schema &schema) {
+  for (const reflection::Object *object : *schema.objects())
+    for (const reflection::Field *field : *object->fields())
+      if (field->type()->base_type() == reflection::Union ||
+          (field->type()->base_type() == reflection::Vector && field->type()->element() == reflection::Union))
+        return true;
+  return false;
+}
+
 }  // namespace
 
 BinarySchema BinarySchema::parse(std::string bfbs, const std::string &where) {
@@ -66,7 +85,10 @@ BinarySchema BinarySchema::parse(std::string bfbs, const std::string &where) {
     throw Error(where, "not a binary schema (.bfbs): the reflection verifier rejects it");
   if (!reflection::GetSchema(bfbs.data())->root_table())
     throw Error(where, "binary schema has no root table (root_type missing from the .fbs)");
+  if (const std::string problem = detail::check_types(*reflection::GetSchema(bfbs.data())); !problem.empty())
+    throw Error(where, "binary schema is inconsistent: " + problem);
   BinarySchema schema;
+  schema.unions_ = has_unions(*reflection::GetSchema(bfbs.data()));
   schema.hash_ = content_hash(bfbs);
   schema.bytes_ = std::make_shared<const std::string>(std::move(bfbs));
   return schema;
@@ -81,11 +103,20 @@ std::string BinarySchema::root_type() const {
 }
 
 bool BinarySchema::verify(std::string_view buffer) const {
-  return flatbuffers::Verify(reflection(), *reflection().root_table(), data_of(buffer), buffer.size());
+  std::string padded;
+  if (unions_) {
+    padded.reserve(buffer.size() + kUnionReadSlack);
+    padded.assign(buffer);
+    padded.resize(buffer.size() + kUnionReadSlack);
+  }
+  const uint8_t *data = data_of(unions_ ? std::string_view(padded) : buffer);
+  return flatbuffers::Verify(reflection(), *reflection().root_table(), data, buffer.size());
 }
 
 std::string BinarySchema::to_json(std::string_view buffer) const {
   if (!verify(buffer)) throw Error(root_type(), "buffer does not verify against its schema");
+  if (const std::string field = detail::untyped_union(reflection(), data_of(buffer)); !field.empty())
+    throw Error(root_type(), field + ": a union value without a type that names it");
   flatbuffers::IDLOptions options;
   options.strict_json = true;
   // Show every field: a reader of stored state wants the zeros too.

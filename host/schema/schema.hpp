@@ -14,8 +14,9 @@ namespace livebot::schema {
 
 class BinarySchema {
  public:
-  // Verifies `bfbs` as a reflection::Schema with a root table; throws
-  // livebot::Error("<where>", "...") with the reason otherwise.
+  // Verifies `bfbs` as a reflection::Schema with a root table whose types
+  // are consistent (check_types.hpp); throws livebot::Error("<where>",
+  // "...") with the reason otherwise.
   static BinarySchema parse(std::string bfbs, const std::string &where);
 
   const std::string &bytes() const { return *bytes_; }
@@ -36,6 +37,7 @@ class BinarySchema {
  private:
   std::shared_ptr<const std::string> bytes_;
   std::string hash_;
+  bool unions_ = false;  // verify() pads the buffer (schema.cpp)
 };
 
 // Fields present in `now`'s root table (and, as dotted paths, in the tables

@@ -1,10 +1,14 @@
 // The live host as a user runs it: the real `livebot run` process, its real
 // control socket, real plugin builds renamed into its bot directory, a real
 // store read back afterwards.
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cstring>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -163,6 +167,26 @@ TEST_CASE("bad requests get a one-line refusal and the host serves on", "[live][
   CHECK(none.exit_code == 1);
   CHECK_THAT(none.err, Catch::Contains("no livebot host answers here"));
   CHECK(h.stop().exit_code == 0);
+}
+
+TEST_CASE("a request the host hung up on before it was out still gets the host's answer", "[live][client]") {
+  // What a refused connection sees when the host is quicker than the client:
+  // the reason is written and the socket closed before the request is sent.
+  TempDir dir;
+  const std::string path = dir / "refusing.sock";
+  const int server = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  REQUIRE(::bind(server, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(server, 1) == 0);
+  control::Client c(path, 5000);
+  const int peer = ::accept(server, nullptr, nullptr);
+  const std::string reason = "{\"ok\":false,\"error\":\"control: uid 65534 may not use this host\"}\n";
+  REQUIRE(::write(peer, reason.data(), reason.size()) == ssize_t(reason.size()));
+  ::close(peer);
+  ::close(server);
+  CHECK(json::parse(c.request(R"({"cmd":"status"})"))["error"] == "control: uid 65534 may not use this host");
 }
 
 TEST_CASE("another user is refused by the socket's mode, and by its uid when the mode is opened", "[live][security]") {

@@ -1,7 +1,10 @@
 // BinarySchema on real flatc output: parsing, verifying, rendering state as
 // JSON, and "new fields" (field lesson 13).
 #include <flatbuffers/idl.h>
+#include <flatbuffers/reflection.h>
 #include <flatbuffers/util.h>
+
+#include <functional>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -42,6 +45,20 @@ const char *const state_json = R"({
   hits: 1, misses: 2, limit: 0, last: 42
 })";
 
+// A binary schema of one table, t.Root, with one field "f" whose type
+// `make_type` writes: what flatc would never write, but a damaged file may.
+using MakeType = std::function<flatbuffers::Offset<reflection::Type>(flatbuffers::FlatBufferBuilder &)>;
+std::string schema_with_field(const MakeType &make_type) {
+  flatbuffers::FlatBufferBuilder b;
+  const auto type = make_type(b);
+  std::vector<flatbuffers::Offset<reflection::Field>> fields{reflection::CreateFieldDirect(b, "f", type, 0, 4)};
+  const auto root = reflection::CreateObjectDirect(b, "t.Root", &fields);
+  std::vector<flatbuffers::Offset<reflection::Object>> objects{root};
+  std::vector<flatbuffers::Offset<reflection::Enum>> enums;
+  reflection::FinishSchemaBuffer(b, reflection::CreateSchemaDirect(b, &objects, &enums, nullptr, nullptr, root));
+  return std::string(reinterpret_cast<const char *>(b.GetBufferPointer()), b.GetSize());
+}
+
 }  // namespace
 
 TEST_CASE("parse accepts flatc's binary schema and names its root table", "[schema]") {
@@ -75,6 +92,32 @@ TEST_CASE("parse refuses a truncated binary schema", "[schema]") {
 TEST_CASE("parse refuses a schema without a root table", "[schema]") {
   REQUIRE_THROWS_WITH(BinarySchema::parse(read_bytes(bfbs_path("no_root")), "no_root.bfbs"),
                       "no_root.bfbs: binary schema has no root table (root_type missing from the .fbs)");
+}
+
+TEST_CASE("parse refuses a schema whose types refer to nothing", "[schema]") {
+  const std::string object_7 =
+      schema_with_field([](auto &b) { return reflection::CreateType(b, reflection::Obj, reflection::None, 7); });
+  REQUIRE_THROWS_WITH(BinarySchema::parse(object_7, "x.bfbs"),
+                      "x.bfbs: binary schema is inconsistent: t.Root.f: refers to object 7 of 1");
+  const std::string union_without_enum =
+      schema_with_field([](auto &b) { return reflection::CreateType(b, reflection::Union, reflection::None, -1); });
+  REQUIRE_THROWS_WITH(BinarySchema::parse(union_without_enum, "x.bfbs"),
+                      "x.bfbs: binary schema is inconsistent: t.Root.f: refers to enum -1 of 0");
+  const std::string vector_of_vectors =
+      schema_with_field([](auto &b) { return reflection::CreateType(b, reflection::Vector, reflection::Vector); });
+  REQUIRE_THROWS_WITH(BinarySchema::parse(vector_of_vectors, "x.bfbs"),
+                      "x.bfbs: binary schema is inconsistent: t.Root.f: element type 14 not allowed here");
+}
+
+TEST_CASE("parse refuses a base type byte that names no type", "[schema]") {
+  // Written as a byte: reflection::BaseType cannot hold 40.
+  const std::string bytes = schema_with_field([](flatbuffers::FlatBufferBuilder &b) {
+    const auto start = b.StartTable();
+    b.AddElement<int8_t>(reflection::Type::VT_BASE_TYPE, 40, 0);
+    return flatbuffers::Offset<reflection::Type>(b.EndTable(start));
+  });
+  REQUIRE_THROWS_WITH(BinarySchema::parse(bytes, "x.bfbs"),
+                      "x.bfbs: binary schema is inconsistent: t.Root.f: base type 40 not allowed here");
 }
 
 TEST_CASE("verify accepts a real state buffer and rejects damaged ones", "[schema]") {
@@ -122,6 +165,22 @@ TEST_CASE("to_json refuses a buffer that does not verify", "[schema]") {
   const std::string state = build_state(state_json);
   REQUIRE_THROWS_WITH(load_schema("base").to_json(state.substr(0, state.size() / 2)),
                       "lesson.State: buffer does not verify against its schema");
+}
+
+TEST_CASE("to_json refuses a union value without its type, which the verifier lets through", "[schema]") {
+  // lesson.State.payload (id 9) set to an Other table, payload_type (id 8) absent.
+  flatbuffers::FlatBufferBuilder b;
+  const auto other_start = b.StartTable();
+  b.AddElement<int32_t>(flatbuffers::FieldIndexToOffset(0), 5, 0);
+  const auto other = b.EndTable(other_start);
+  const auto root_start = b.StartTable();
+  b.AddOffset(flatbuffers::FieldIndexToOffset(9), flatbuffers::Offset<void>(other));
+  b.Finish(flatbuffers::Offset<void>(b.EndTable(root_start)), "LBST");
+  const std::string state(reinterpret_cast<const char *>(b.GetBufferPointer()), b.GetSize());
+  const BinarySchema schema = load_schema("base");
+  REQUIRE(schema.verify(state));
+  REQUIRE_THROWS_WITH(schema.to_json(state),
+                      "lesson.State: lesson.State.payload: a union value without a type that names it");
 }
 
 TEST_CASE("to_json refuses a string that is not UTF-8, which the verifier lets through", "[schema]") {
