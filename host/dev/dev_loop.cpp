@@ -50,32 +50,39 @@ struct Replay {
   std::string out_dir;
 };
 
-void print_diff(const Replay *before, const Replay &now) {
-  const auto &s = now.summary;
-  std::printf("replayed %lld rows in %.3f s: %lld executions, %lld notifications, %lld errors\n",
-              static_cast<long long>(s.rows_played), s.wall_seconds, static_cast<long long>(s.executions),
-              static_cast<long long>(s.notifications), static_cast<long long>(s.errors));
+// Per microservice: its version (and the one before), executions, errors
+// and callbacks, with the counts of `before` beside them when `compare`.
+void print_microservices(const playback::PlaybackSummary *before, const playback::PlaybackSummary &s, bool compare) {
   for (const auto &m : s.microservices) {
     const playback::MicroserviceSummary *old = nullptr;
     if (before)
-      for (const auto &o : before->summary.microservices)
+      for (const auto &o : before->microservices)
         if (o.name == m.name) old = &o;
     if (old && old->version != m.version) std::printf("  %s %s -> %s\n", m.name.c_str(), old->version.c_str(), m.version.c_str());
     else std::printf("  %s %s%s\n", m.name.c_str(), m.version.c_str(), before && !old ? " (new)" : "");
-    print_count("executions", old ? old->executions : m.executions, m.executions);
-    print_count("errors", old ? old->errors : m.errors, m.errors);
+    const auto *base = compare ? old : nullptr;
+    print_count("executions", base ? base->executions : m.executions, m.executions);
+    print_count("errors", base ? base->errors : m.errors, m.errors);
     std::set<std::string> names;
     for (const auto &[cb, n] : m.callbacks) names.insert(cb);
-    if (old)
-      for (const auto &[cb, n] : old->callbacks) names.insert(cb);
+    if (base)
+      for (const auto &[cb, n] : base->callbacks) names.insert(cb);
     for (const auto &cb : names) {
       const auto count = [&](const playback::MicroserviceSummary &x) {
         const auto it = x.callbacks.find(cb);
         return it == x.callbacks.end() ? int64_t{0} : it->second;
       };
-      print_count(cb.c_str(), old ? count(*old) : count(m), count(m));
+      print_count(cb.c_str(), base ? count(*base) : count(m), count(m));
     }
   }
+}
+
+void print_diff(const Replay *before, const Replay &now) {
+  const auto &s = now.summary;
+  std::printf("replayed %lld rows in %.3f s: %lld executions, %lld notifications, %lld errors\n",
+              static_cast<long long>(s.rows_played), s.wall_seconds, static_cast<long long>(s.executions),
+              static_cast<long long>(s.notifications), static_cast<long long>(s.errors));
+  print_microservices(before ? &before->summary : nullptr, s, true);
   if (!before) return;
   // Notifications: how many changed, and the first that differs.
   const auto &a = before->notifications, &b = now.notifications;
@@ -189,6 +196,7 @@ class Loop {
 
   void replay() {
     if (opts_.recording.empty()) return;
+    if (opts_.feed_rows > 0) return feed();
     playback::PlaybackOptions po;
     po.recording = opts_.recording;
     po.bot_dir = opts_.bot_dir;
@@ -209,12 +217,46 @@ class Loop {
     std::fflush(stdout);
   }
 
+  // The next rows on the memory the builds before left; the counts shown are
+  // this build's rows only, so they are not compared with the last ones.
+  void feed() {
+    playback::PlaybackOptions po;
+    po.recording = opts_.recording;
+    po.bot_dir = opts_.bot_dir;
+    po.out_dir = (fs::path(opts_.out_dir) / "feed").string();
+    po.resume = fed_to_ > 0;
+    po.stop_at_row = fed_to_ + opts_.feed_rows;
+    try {
+      auto s = playback::run_playback(po);
+      std::printf("fed rows %lld to %lld of %lld in %.3f s, on the memory of the rows before: %lld executions, "
+                  "%lld errors\n",
+                  static_cast<long long>(s.start_row), static_cast<long long>(s.end_row),
+                  static_cast<long long>(s.rows_total), s.wall_seconds, static_cast<long long>(s.executions),
+                  static_cast<long long>(s.errors));
+      print_microservices(last_fed_ ? &*last_fed_ : nullptr, s, false);
+      fed_to_ = s.end_row;
+      if (fed_to_ >= s.rows_total) {
+        std::printf("the recording is fed to its end; the next build starts it again on a fresh store\n");
+        fed_to_ = 0;
+      }
+      std::printf("memory: %s\n", s.store_path.c_str());
+      last_fed_ = std::move(s);
+      status_ = 0;
+    } catch (const Error &e) {
+      std::printf("feed refused: %s\n", e.what());
+      status_ = 1;
+    }
+    std::fflush(stdout);
+  }
+
   DevOptions opts_;
   uv_loop_t loop_{};
   uv_signal_t sigint_{}, sigterm_{};
   uv_process_t proc_{};
   std::vector<std::unique_ptr<watch::DirWatcher>> watchers_;
   std::optional<Replay> last_;
+  std::optional<playback::PlaybackSummary> last_fed_;
+  int64_t fed_to_ = 0;  // the row the feed's store has reached
   std::chrono::steady_clock::time_point build_start_;
   bool building_ = false, again_ = false;
   int64_t cycles_ = 0, replays_ = 0;

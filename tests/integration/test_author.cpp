@@ -9,8 +9,10 @@
 // this tree's own build.
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <thread>
 #include <utility>
 
 #include "integration/sdk_install.hpp"
@@ -185,6 +187,45 @@ TEST_CASE("livebot new writes a project that builds against the installed SDK, r
   CHECK(ms["callbacks"]["device_measurements_updated"] == 3);
   const auto st = state_of(sum["store"]);
   CHECK(st["instances"][0]["state"]["mode_changes"] == 1);
+}
+
+TEST_CASE("livebot dev --feed rebuilds an edit of the project and plays on, the memory of the last build kept",
+          "[author][dev]") {
+  SKIP_WITHOUT_TOOLS();
+  const auto &p = location_project();
+  REQUIRE_BUILT(p);
+  TempDir out, scratch;
+  // The author's shell: the installed livebot, the installed SDK first on
+  // PKG_CONFIG_PATH for the build it runs.
+  const std::string build = "PKG_CONFIG_PATH='" + installed().with_pkgconfig_path() + "' " + livebot::test::ninja +
+                            " -C '" + (p / "build") + "'";
+  const pid_t pid = Cli(installed().livebot())
+                        .start({"dev", "--bot", p / "build/livebot", "--recording", p / "tests/recording.json",
+                                "--source", p.root, "--build-cmd", build, "--feed", "3", "--out", out.path(),
+                                "--debounce-ms", "50", "--cycles", "1"},
+                               scratch.path());
+  for (int i = 0; i < 3000 && read_file(scratch / "out").find("watching") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CliResult fed;
+  {
+    // Rows 0 to 3 on the build as it is (two measurements, one mode
+    // change); the edit counts a measurement as ten, fed rows 3 to 5 (one
+    // measurement) on top of that memory.
+    const Edit edit(p / "microservice.cpp", "++state().measurements;", "state().measurements += 10;");
+    fed = Cli::wait(pid, scratch.path());
+  }
+  INFO(fed.out << fed.err);
+  REQUIRE(fed.exit_code == 0);
+  CHECK(contains(fed.out, "fed rows 0 to 3 of 5"));
+  CHECK(contains(fed.out, "changed: " + (p / "microservice.cpp")));
+  CHECK(contains(fed.out, "build succeeded"));
+  CHECK(contains(fed.out, "fed rows 3 to 5 of 5"));
+  CHECK(contains(fed.out, "the recording is fed to its end"));
+  const auto st = state_of(out / "feed/playback.db");
+  CHECK(st["instances"][0]["state"]["measurements"] == 12);
+  CHECK(st["instances"][0]["state"]["mode_changes"] == 1);
+  CHECK(st["instances"][0]["state"]["last_mode"] == "HOME.DEFAULT.:.AWAY.AI");
+  CHECK(p.ninja().exit_code == 0);  // the project as generated, for the tests after
 }
 
 TEST_CASE("the build refuses a state schema that cannot read the stored state, with the host's line",
