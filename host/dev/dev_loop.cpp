@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <string>
 
 #include "common/error.hpp"
 #include "playback/playback.hpp"
@@ -228,11 +229,11 @@ class Loop {
     po.stop_at_row = fed_to_ + opts_.feed_rows;
     try {
       auto s = playback::run_playback(po);
-      std::printf("fed rows %lld to %lld of %lld in %.3f s, on the memory of the rows before: %lld executions, "
-                  "%lld errors\n",
+      const std::string on = s.start_row == 0 ? "a fresh store" : "the memory rows 0 to " + std::to_string(s.start_row) + " left";
+      std::printf("fed rows %lld to %lld of %lld in %.3f s, on %s: %lld executions, %lld errors\n",
                   static_cast<long long>(s.start_row), static_cast<long long>(s.end_row),
-                  static_cast<long long>(s.rows_total), s.wall_seconds, static_cast<long long>(s.executions),
-                  static_cast<long long>(s.errors));
+                  static_cast<long long>(s.rows_total), s.wall_seconds, on.c_str(),
+                  static_cast<long long>(s.executions), static_cast<long long>(s.errors));
       print_microservices(last_fed_ ? &*last_fed_ : nullptr, s, false);
       fed_to_ = s.end_row;
       if (fed_to_ >= s.rows_total) {

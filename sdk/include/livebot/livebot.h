@@ -20,9 +20,9 @@
  * between executions. The host owns the state bytes; `close` hands them back
  * through `host->set_state`, which copies them.
  *
- * ABI growth: both tables start with their ABI version and their size. New
- * members are only ever appended; a reader checks `struct_size` before it
- * touches a member past the first version's layout.
+ * ABI growth (docs/ABI.md): both tables start with their ABI version and
+ * their size. New members are only ever appended; a reader checks
+ * `struct_size` before it touches a member past the first version's layout.
  */
 #ifndef LIVEBOT_H
 #define LIVEBOT_H
@@ -52,7 +52,8 @@ typedef enum livebot_status {
   LIVEBOT_REFUSED = 4     /* the host will not do this here (e.g. too large) */
 } livebot_status;
 
-/* Which callback `call` runs. Values are stable; new ones are appended. */
+/* Which callback `call` runs. Values are stable; new ones are appended, and
+ * a plugin returns LIVEBOT_OK from one it does not know (docs/ABI.md). */
 typedef enum livebot_callback {
   LIVEBOT_CB_CONSTRUCT = 1,         /* once ever, when the instance is created */
   LIVEBOT_CB_INITIALIZE = 2,        /* every execution, before any trigger */

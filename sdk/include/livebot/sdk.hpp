@@ -455,7 +455,7 @@ struct Shim {
         if (const auto *d = ev.payload_as_DeviceChange()) self.device_deleted(Device(d->device()));
         break;
       default:
-        throw std::runtime_error("unknown callback " + std::to_string(callback));
+        break;  // appended after this SDK: not this plugin's to hear (docs/ABI.md)
     }
   }
 
