@@ -4,13 +4,17 @@
 // plugin sees it: a bad one goes to the store's quarantine table as it was
 // found, is reported, and its instance starts afresh from construct(); the
 // rest of the store is what it would have been without the damage.
+#include <signal.h>
 #include <sqlite3.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
 #include <functional>
+#include <thread>
 
 #include "faults/fault_bot.hpp"
+#include "integration/cli_runner.hpp"
 
 using namespace livebot;
 using namespace livebot::test::faults;
@@ -173,4 +177,32 @@ TEST_CASE("a damaged row of a location not loaded stays as it is", "[faults][qua
   CHECK(h.st->count_quarantined() == 0);
   CHECK(h.st->load_instance("other", "probe_b", "")->state.size() == 3);
   CHECK(h.st->list_errors("", 10).empty());
+}
+
+TEST_CASE("a live host quarantines a damaged state, runs on, and counts it in livebot status", "[faults][quarantine][live]") {
+  TempDir dir, scratch;
+  // No schedule: a live host would fire every minute missed since kT0.
+  const std::string bot = test::probe::probe_bot(dir), store = dir / "store.db", socket = dir / "host.sock";
+  {
+    Host h(bot, store);
+    before(h);
+  }
+  damage(store, "home", "probe_a", "", [](std::string &s, std::string &) { s.resize(s.size() / 2); });
+  const test::Cli cli(LIVEBOT_CLI);
+  const pid_t pid = cli.start({"run", "--bot", bot, "--store", store, "--socket", socket, "--no-watch"}, scratch.path());
+  for (int i = 0; i < 500 && !std::filesystem::exists(socket); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(std::filesystem::exists(socket));
+  const auto sent = cli.run({"send", "home", "--mode", "AWAY", "--socket", socket});
+  INFO(sent.err);
+  CHECK(sent.exit_code == 0);
+  const auto status = json::parse(cli.run({"status", "--json", "--socket", socket}).out);
+  CHECK(status["quarantined"] == 1);
+  CHECK_THAT(cli.run({"status", "--socket", socket}).out, Catch::Contains(" queued, 1 states quarantined\n"));
+  ::kill(pid, SIGTERM);
+  const auto stopped = test::Cli::wait(pid, scratch.path());
+  CHECK(stopped.exit_code == 0);
+  CHECK_THAT(stopped.err + stopped.out, Catch::Contains("stored state of probe_a quarantined: its"));
+  const auto errors = cli.run({"errors", "--store", store});
+  CHECK_THAT(errors.out, Catch::Contains("home  probe_a 1.0.0  load: stored state quarantined: its"));
 }
