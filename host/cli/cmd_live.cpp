@@ -38,7 +38,8 @@ int ask(const std::string &socket, const std::string &line, bool as_json,
 void print_status(const json &r) {
   std::cout << "bot " << r["bot"].get<std::string>() << ' ' << r["bot_version"].get<std::string>() << "  store "
             << r["store"].get<std::string>() << "  up " << r["uptime_ms"].get<int64_t>() / 1000 << " s, "
-            << r["executions"].get<int64_t>() << " executions, " << r["queued"].get<int64_t>() << " queued\n";
+            << r["executions"].get<int64_t>() << " executions, " << r["queued"].get<int64_t>() << " queued, "
+            << r["quarantined"].get<int64_t>() << " states quarantined\n";
   for (const auto &m : r["microservices"]) {
     std::cout << "  " << m["name"].get<std::string>() << "  " << m["version"].get<std::string>() << " (generation "
               << m["generation"].get<uint64_t>() << ", " << m["state"].get<std::string>() << ")  "

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "common/utf8.hpp"
 #include "engine/host_api.hpp"
 #include "schedule/zone.hpp"
 #include "schema/gate.hpp"
@@ -81,16 +82,14 @@ void Executor::check_schema(size_t ms, const schema::BinarySchema &candidate, co
   hashes.push_back(m.plugin->schema().hash());
   for (const auto &hash : hashes) {
     if (hash == candidate.hash()) continue;
-    const schema::BinarySchema *stored = nullptr;
-    if (const auto it = schemas_.find(hash); it != schemas_.end()) {
-      stored = &it->second;
-    } else if (hash == m.plugin->schema().hash()) {
-      stored = &m.plugin->schema();
-    } else {
-      const auto bytes = store_.load_schema(hash);
-      if (!bytes) throw Error(file, "stored state of '" + m.spec.name + "' was written by schema " + hash +
-                                        ", which the store does not hold");
-      stored = &schemas_.emplace(hash, schema::BinarySchema::parse(*bytes, "stored schema " + hash)).first->second;
+    const auto *stored = hash == m.plugin->schema().hash() ? &m.plugin->schema() : find_schema(hash);
+    if (!stored) {
+      // Nothing can be gated against it, and nothing tagged with it reaches a
+      // plugin: such state is quarantined when its location is loaded.
+      spdlog::warn("{}: stored state of '{}' was written by schema {}, which the store does not hold; it will be "
+                   "quarantined",
+                   file, m.spec.name, hash);
+      continue;
     }
     const auto problems = schema::check_compatible(*stored, candidate);
     if (!problems.empty())
@@ -133,6 +132,54 @@ void Executor::restore(Checkpoint cp) {
   }
 }
 
+const schema::BinarySchema *Executor::find_schema(const std::string &hash) {
+  if (const auto it = schemas_.find(hash); it != schemas_.end()) return &it->second;
+  const auto bytes = store_.load_schema(hash);
+  if (!bytes) return nullptr;
+  return &schemas_.emplace(hash, schema::BinarySchema::parse(*bytes, "stored schema " + hash)).first->second;
+}
+
+std::string Executor::unreadable(const Instance &inst) {
+  if (inst.state.empty()) return "its state is empty";
+  const schema::BinarySchema *writer = nullptr;
+  try {
+    writer = find_schema(inst.schema_hash);
+  } catch (const Error &e) {
+    return e.what();
+  }
+  if (!writer) return "it was written by schema " + inst.schema_hash + ", which the store does not hold";
+  if (!writer->verify(inst.state))
+    return "its " + std::to_string(inst.state.size()) + " bytes do not verify as " + writer->root_type() +
+           " (schema " + inst.schema_hash + ")";
+  // The gate says the reader's schema reads what the writer's wrote; a
+  // buffer both verify is one the plugin's own verifier accepts too.
+  const auto &reader = schema_of(inst);
+  if (reader.hash() != writer->hash() && !reader.verify(inst.state))
+    return "its " + std::to_string(inst.state.size()) + " bytes do not verify as " + reader.root_type() +
+           " (schema " + reader.hash() + ", the plugin's)";
+  return {};
+}
+
+void Executor::quarantine(Location &loc, Instance &inst, std::string reason) {
+  const auto &ms = bot_.microservices()[inst.microservice];
+  store::QuarantineRecord q{0, wall_ms(), loc.rec.id,
+                            {ms.spec.name, inst.device_id, inst.instance_id, inst.schema_hash, inst.state}, reason};
+  const std::string who = inst.device_id.empty() ? ms.spec.name : ms.spec.name + "[" + inst.device_id + "]";
+  spdlog::warn("location {}: stored state of {} quarantined: {}; the instance starts afresh", loc.rec.id, who,
+               reason);
+  record_failure(inst.microservice, ms.plugin->version(), loc.rec.id, q.wall_ms, "load",
+                 "stored state quarantined: " + reason + "; the instance starts afresh from construct()");
+  pending_errors_.back().microservice = who;
+  loc.quarantined.push_back(std::move(q));
+  ++stats_.quarantined;
+  // Same id: the fresh instance takes the row back once its construct()
+  // succeeds. Nothing of the old one is kept in memory.
+  inst.state.clear();
+  inst.schema_hash.clear();
+  inst.constructed = false;
+  loc.dirty = true;
+}
+
 const schema::BinarySchema &Executor::schema_of(const Instance &inst) const {
   return bot_.microservices()[inst.microservice].plugin->schema();
 }
@@ -156,6 +203,7 @@ Location &Executor::location(std::string_view id) {
       inst.instance_id = r.instance_id;
       inst.schema_hash = std::move(r.schema_hash);
       inst.state = std::move(r.state);
+      if (auto why = unreadable(inst); !why.empty()) quarantine(loc, inst, std::move(why));
       loc.instances.push_back(std::move(inst));
     }
     order_instances(loc);  // the store lists them by name
@@ -176,10 +224,15 @@ Location &Executor::location(std::string_view id) {
     }
     // Timers of instances not loaded (a microservice this bot does not run)
     // stay in the store with their owner's state.
-    for (auto &t : store_.load_timers(key))
-      if (std::any_of(loc.instances.begin(), loc.instances.end(),
-                      [&](const Instance &i) { return i.instance_id == t.instance_id; }))
-        loc.timers.emplace(TimerKey{t.instance_id, std::move(t.reference)}, t.due_ms);
+    // A quarantined instance's timers go with its state (the store deletes
+    // them with its row).
+    for (auto &t : store_.load_timers(key)) {
+      const auto owner = std::find_if(loc.instances.begin(), loc.instances.end(),
+                                      [&](const Instance &i) { return i.instance_id == t.instance_id; });
+      if (owner == loc.instances.end()) continue;
+      if (owner->constructed) loc.timers.emplace(TimerKey{t.instance_id, std::move(t.reference)}, t.due_ms);
+      else ++stats_.timers_dropped;
+    }
   } else {
     loc.fresh = true;
     loc.rec.id = key;
@@ -397,29 +450,18 @@ std::vector<std::string> Executor::new_fields_for(const Instance &inst) {
   if (inst.state.empty() || inst.schema_hash == now.hash()) return {};
   const auto key = std::make_pair(inst.schema_hash, now.hash());
   if (const auto it = new_fields_cache_.find(key); it != new_fields_cache_.end()) return it->second;
-  auto sit = schemas_.find(inst.schema_hash);
-  if (sit == schemas_.end()) {
-    const auto bytes = store_.load_schema(inst.schema_hash);
-    if (!bytes) {
-      spdlog::warn("state of {} was written by schema {} which the store does not hold; reporting no new fields",
-                   bot_.microservices()[inst.microservice].spec.name, inst.schema_hash);
-      return new_fields_cache_[key] = {};
-    }
-    sit = schemas_.emplace(inst.schema_hash, schema::BinarySchema::parse(*bytes, "stored schema " + inst.schema_hash))
-              .first;
-  }
-  return new_fields_cache_[key] = schema::new_fields(sit->second, now);
+  // Loaded state's schema is known: unreadable() quarantines the rest.
+  return new_fields_cache_[key] = schema::new_fields(*find_schema(inst.schema_hash), now);
 }
 
-void Executor::record_error(const Location &loc, const Instance &inst, int64_t ts, int32_t callback,
+void Executor::record_error(const Location &loc, const Instance &inst, int64_t ts, std::string what,
                             std::string message) {
   auto &ms = bot_.microservices()[inst.microservice];
   ++ms.stats.errors;
   ++stats_.failed_callbacks;
   if (std::find(last_failures_.begin(), last_failures_.end(), inst.microservice) == last_failures_.end())
     last_failures_.push_back(inst.microservice);
-  record_failure(inst.microservice, ms.plugin->version(), loc.rec.id, ts, callback_name(callback),
-                 message.empty() ? "failed without a message" : std::move(message));
+  record_failure(inst.microservice, ms.plugin->version(), loc.rec.id, ts, std::move(what), std::move(message));
   auto &e = pending_errors_.back();
   if (!inst.device_id.empty()) e.microservice += "[" + inst.device_id + "]";
 }
@@ -434,7 +476,8 @@ void Executor::record_failure(size_t ms, const std::string &version, std::string
   e.microservice = bot_.microservices()[ms].spec.name;
   e.version = version;
   e.callback = std::move(what);
-  e.message = std::move(message);
+  // Plugins' messages may hold any bytes; the record is shown as JSON.
+  e.message = to_valid_utf8(message);
   spdlog::debug("{} {} {}: {}", e.location, e.microservice, e.callback, e.message);
   pending_errors_.push_back(std::move(e));
 }
@@ -542,7 +585,9 @@ void Executor::execute(const Input &in) {
     ++c.ms->stats.callbacks[callback];
     if (rc != LIVEBOT_OK) {
       c.failed = true;
-      record_error(loc, *c.inst, in.timestamp_ms, callback, std::move(c.exec.error));
+      record_error(loc, *c.inst, in.timestamp_ms, callback_name(callback),
+                   c.exec.error.empty() ? "failed with status " + std::to_string(rc) + " and no message"
+                                        : std::move(c.exec.error));
     }
   };
 
@@ -563,7 +608,8 @@ void Executor::execute(const Input &in) {
     ++c.ms->stats.executions;
     if (!c.handle) {
       c.failed = true;
-      record_error(loc, *c.inst, in.timestamp_ms, LIVEBOT_CB_INITIALIZE, "open: " + c.exec.error);
+      record_error(loc, *c.inst, in.timestamp_ms, "open",
+                   c.exec.error.empty() ? std::string("no instance and no message") : c.exec.error);
     }
   }
 
@@ -637,8 +683,11 @@ void Executor::execute(const Input &in) {
     }
     if (!c.failed && (rc != LIVEBOT_OK || !c.exec.new_state)) {
       c.failed = true;
-      record_error(loc, *c.inst, in.timestamp_ms, LIVEBOT_CB_INITIALIZE,
-                   "close: " + (c.exec.error.empty() ? std::string("no valid state handed back") : c.exec.error));
+      // The plugin's own message, else why the host refused its state.
+      record_error(loc, *c.inst, in.timestamp_ms, "close",
+                   !c.exec.error.empty()    ? c.exec.error
+                   : !c.exec.refusal.empty() ? "set_state refused by the host: " + c.exec.refusal
+                                             : "no state handed back (status " + std::to_string(rc) + ")");
     }
     if (c.failed) {
       for (auto &[name, old] : c.exec.undo) loc.vars[name] = std::move(old);
@@ -693,6 +742,9 @@ void Executor::flush() {
     loc.removed_instances.clear();
     for (const auto &device : loc.removed_devices) store_.delete_device(id, device);
     loc.removed_devices.clear();
+    // Before the instances: a fresh one takes its quarantined row's place.
+    for (const auto &q : loc.quarantined) store_.quarantine_instance(q);
+    loc.quarantined.clear();
     store_.put_location(loc.rec);
     for (auto &[did, dev] : loc.devices) {
       if (!dev.dirty) continue;

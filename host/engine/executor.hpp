@@ -75,6 +75,7 @@ struct ExecutorStats {
   int64_t timers_dropped = 0;  // due, but their owner was gone
   int64_t schedule_executions = 0;
   int64_t datastream_executions = 0;  // of messages the bot sent itself
+  int64_t quarantined = 0;  // stored states that did not verify when loaded
 };
 
 // Where plugin log lines go (playback: a file in the output directory).
@@ -189,8 +190,17 @@ class Executor {
   void start_schedules(Location &loc, int64_t now_ms);
   const date::time_zone *zone_of(Location &loc);
   std::vector<std::string> new_fields_for(const Instance &inst);
-  void record_error(const Location &loc, const Instance &inst, int64_t ts, int32_t callback,
+  void record_error(const Location &loc, const Instance &inst, int64_t ts, std::string what,
                     std::string message);
+  // The schema of `hash`, the bot's or the store's (parsed once); null if
+  // the store does not hold it. Throws livebot::Error if it is not a schema.
+  const schema::BinarySchema *find_schema(const std::string &hash);
+  // Why a loaded instance's stored state may not reach its plugin; empty if
+  // it may.
+  std::string unreadable(const Instance &inst);
+  // Sets the state aside (written at the next flush) and makes the instance
+  // new again: construct() runs in its next execution.
+  void quarantine(Location &loc, Instance &inst, std::string reason);
 
   store::Store &store_;
   Bot &bot_;

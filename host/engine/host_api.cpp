@@ -8,6 +8,7 @@
 #include <iterator>
 
 #include "common/iso_time.hpp"
+#include "common/utf8.hpp"
 
 namespace livebot::engine {
 
@@ -20,11 +21,21 @@ int32_t refuse(livebot_exec *x, int32_t status, std::string why) {
   return status;
 }
 
-bool valid_name(const char *name, size_t len) { return name && len > 0 && len <= kMaxNameBytes; }
+// Text the host keeps as a name or shows as text later (the store, JSON):
+// present if it has a length, valid UTF-8, and for names within bounds.
+int32_t check_text(livebot_exec *x, const char *what, const char *text, size_t len) {
+  if (len > 0 && !text) return refuse(x, LIVEBOT_BAD_INPUT, std::string("no bytes for ") + what + " of " +
+                                                                std::to_string(len) + " bytes");
+  if (const size_t at = invalid_utf8_at(std::string_view(text ? text : "", len)); at != std::string_view::npos)
+    return refuse(x, LIVEBOT_BAD_INPUT, std::string(what) + " that is not valid UTF-8 (byte " + std::to_string(at) + ")");
+  return LIVEBOT_OK;
+}
 
-int32_t bad_name(livebot_exec *x, const char *what, size_t len) {
-  return refuse(x, LIVEBOT_BAD_INPUT, std::string(what) + " of " + std::to_string(len) + " bytes; it takes 1 to " +
-                                          std::to_string(kMaxNameBytes));
+int32_t check_name(livebot_exec *x, const char *what, const char *name, size_t len, size_t min = 1) {
+  if (len < min || len > kMaxNameBytes)
+    return refuse(x, LIVEBOT_BAD_INPUT, std::string(what) + " of " + std::to_string(len) + " bytes; it takes " +
+                                            std::to_string(min) + " to " + std::to_string(kMaxNameBytes));
+  return check_text(x, what, name, len);
 }
 
 int64_t api_timestamp_ms(livebot_exec *x) { return x->timestamp_ms; }
@@ -50,12 +61,15 @@ void api_set_error(livebot_exec *x, const char *msg, size_t len) {
 
 int32_t api_save_variable(livebot_exec *x, const char *name, size_t name_len, int32_t kind, const uint8_t *data,
                           size_t len, int32_t required) {
-  if (!valid_name(name, name_len)) return bad_name(x, "a variable name", name_len);
+  if (const int32_t rc = check_name(x, "a variable name", name, name_len); rc != LIVEBOT_OK) return rc;
   if (len > 0 && !data) return refuse(x, LIVEBOT_BAD_INPUT, "no bytes for a value of " + std::to_string(len));
   if (kind < LIVEBOT_VALUE_BYTES || kind > LIVEBOT_VALUE_FLATBUFFER)
     return refuse(x, LIVEBOT_BAD_INPUT, "unknown value kind " + std::to_string(kind));
   if (len > kMaxVariableBytes)
     return refuse(x, LIVEBOT_REFUSED, "a value of " + std::to_string(len) + " bytes; the limit is 16 MiB");
+  if (kind == LIVEBOT_VALUE_STRING || kind == LIVEBOT_VALUE_JSON)
+    if (const int32_t rc = check_text(x, "a text value", reinterpret_cast<const char *>(data), len); rc != LIVEBOT_OK)
+      return rc;
   std::string key(name, name_len);
   store::VariableRecord v;
   v.name = key;
@@ -68,7 +82,7 @@ int32_t api_save_variable(livebot_exec *x, const char *name, size_t name_len, in
 
 int32_t api_load_variable(livebot_exec *x, const char *name, size_t name_len, int32_t *kind, const uint8_t **data,
                           size_t *len) {
-  if (!valid_name(name, name_len)) return bad_name(x, "a variable name", name_len);
+  if (const int32_t rc = check_name(x, "a variable name", name, name_len); rc != LIVEBOT_OK) return rc;
   if (!kind || !data || !len) return refuse(x, LIVEBOT_BAD_INPUT, "nowhere to put the value");
   const auto found = x->executor->fetch_variable(*x->location, std::string(name, name_len));
   if (!found) return LIVEBOT_NOT_FOUND;
@@ -81,16 +95,19 @@ int32_t api_load_variable(livebot_exec *x, const char *name, size_t name_len, in
 }
 
 int32_t api_delete_variable(livebot_exec *x, const char *name, size_t name_len) {
-  if (!valid_name(name, name_len)) return bad_name(x, "a variable name", name_len);
+  if (const int32_t rc = check_name(x, "a variable name", name, name_len); rc != LIVEBOT_OK) return rc;
   x->executor->write_variable(*x, std::string(name, name_len), std::nullopt);
   return LIVEBOT_OK;
 }
 
 int32_t api_notify(livebot_exec *x, const char *subject, size_t subject_len, const char *body, size_t body_len) {
-  if ((subject_len && !subject) || (body_len && !body)) return refuse(x, LIVEBOT_BAD_INPUT, "no bytes for the text");
-  if (subject_len + body_len > kMaxNotificationBytes)
-    return refuse(x, LIVEBOT_REFUSED,
-                  "a notification of " + std::to_string(subject_len + body_len) + " bytes; the limit is 1 MiB");
+  // Each length alone first: their sum may wrap.
+  if (subject_len > kMaxNotificationBytes || body_len > kMaxNotificationBytes ||
+      subject_len + body_len > kMaxNotificationBytes)
+    return refuse(x, LIVEBOT_REFUSED, "a notification of " + std::to_string(subject_len) + " + " +
+                                          std::to_string(body_len) + " bytes; the limit is 1 MiB");
+  if (const int32_t rc = check_text(x, "a subject", subject, subject_len); rc != LIVEBOT_OK) return rc;
+  if (const int32_t rc = check_text(x, "a body", body, body_len); rc != LIVEBOT_OK) return rc;
   x->notifications.push_back(Notification{x->timestamp_ms, x->location->rec.id, {},
                                           std::string(subject ? subject : "", subject_len),
                                           std::string(body ? body : "", body_len)});
@@ -99,8 +116,8 @@ int32_t api_notify(livebot_exec *x, const char *subject, size_t subject_len, con
 
 int32_t api_device_history(livebot_exec *x, const char *device_id, size_t device_id_len, const char *param,
                            size_t param_len, const uint8_t **data, size_t *len) {
-  if (!valid_name(device_id, device_id_len)) return bad_name(x, "a device id", device_id_len);
-  if (!valid_name(param, param_len)) return bad_name(x, "a parameter name", param_len);
+  if (const int32_t rc = check_name(x, "a device id", device_id, device_id_len); rc != LIVEBOT_OK) return rc;
+  if (const int32_t rc = check_name(x, "a parameter name", param, param_len); rc != LIVEBOT_OK) return rc;
   if (!data || !len) return refuse(x, LIVEBOT_BAD_INPUT, "nowhere to put the history");
   const auto it = x->location->devices.find(std::string_view(device_id, device_id_len));
   if (it == x->location->devices.end()) return LIVEBOT_NOT_FOUND;
@@ -125,9 +142,7 @@ void api_last_refusal(livebot_exec *x, const char **msg, size_t *len) {
 
 // The timer `reference` names for the calling instance, or a refusal.
 int32_t timer_key(livebot_exec *x, const char *reference, size_t len, TimerKey &key) {
-  if (len > kMaxNameBytes || (len > 0 && !reference))
-    return refuse(x, LIVEBOT_BAD_INPUT, "a reference of " + std::to_string(len) + " bytes; it takes 0 to " +
-                                            std::to_string(kMaxNameBytes));
+  if (const int32_t rc = check_name(x, "a reference", reference, len, 0); rc != LIVEBOT_OK) return rc;
   key = TimerKey{x->instance->instance_id, std::string(reference ? reference : "", len)};
   return LIVEBOT_OK;
 }
@@ -191,7 +206,7 @@ int32_t api_utc_offset_ms(livebot_exec *x, int64_t at_ms, int64_t *offset_ms) {
 
 int32_t api_send_datastream(livebot_exec *x, const char *address, size_t address_len, const char *content,
                             size_t content_len) {
-  if (!valid_name(address, address_len)) return bad_name(x, "an address", address_len);
+  if (const int32_t rc = check_name(x, "an address", address, address_len); rc != LIVEBOT_OK) return rc;
   if (content_len && !content) return refuse(x, LIVEBOT_BAD_INPUT, "no bytes for the content");
   if (content_len > kMaxDataStreamBytes)
     return refuse(x, LIVEBOT_REFUSED, "content of " + std::to_string(content_len) + " bytes; the limit is 1 MiB");

@@ -93,6 +93,7 @@ struct Location {
   // and device ids.
   std::vector<std::pair<std::string, std::string>> removed_instances;
   std::vector<std::string> removed_devices;
+  std::vector<store::QuarantineRecord> quarantined;  // found unreadable at load, to set aside
   std::deque<DataStreamMessage> streams;   // waiting, oldest first
   std::set<int64_t> streams_changed;       // queued or delivered since the last flush
   bool dirty = false;

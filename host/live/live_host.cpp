@@ -322,6 +322,7 @@ struct LiveHost::Impl {
             {"locations_with_due_items", due.size()},
             {"executions", executions},
             {"failed_commits", failed_commits},
+            {"quarantined", st->count_quarantined()},
             {"microservices", ms},
             {"watching", watched_dirs()},
             {"mapped_images", reloader->mapped_images()}};

@@ -28,7 +28,7 @@ namespace {
 constexpr int32_t kApplicationId = 0x4C564254;
 // PRAGMA user_version. A newer file is refused; an older one is brought up
 // to date by kUpgrades when opened for writing.
-constexpr int64_t kSchemaVersion = 2;
+constexpr int64_t kSchemaVersion = 3;
 // How long to wait for another process's write lock before failing.
 constexpr int kBusyTimeoutMs = 5000;
 
@@ -153,6 +153,23 @@ CREATE TABLE datastreams (
   address TEXT NOT NULL,
   content BLOB NOT NULL,
   PRIMARY KEY (location, seq)
+) STRICT;
+)sql",
+    // 2 -> 3: corrupt state kept aside.
+    R"sql(
+CREATE TABLE quarantine (
+  -- An instance's stored state that failed verification when its location was
+  -- loaded, as it was found; the instance started afresh. Never deleted by
+  -- the host. AUTOINCREMENT: ids keep increasing even if rows are pruned.
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  wall_ms INTEGER NOT NULL,
+  location TEXT NOT NULL,  -- no foreign key: kept even if the location goes
+  microservice TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  instance_id INTEGER NOT NULL,
+  schema_hash TEXT NOT NULL,  -- as the row had it: perhaps what was wrong
+  state BLOB NOT NULL,
+  reason TEXT NOT NULL
 ) STRICT;
 )sql",
 };
@@ -690,6 +707,36 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  void quarantine_instance(const QuarantineRecord &q) override {
+    write(st_.add_quarantine, "quarantine_instance")
+        .integer(q.wall_ms)
+        .text(q.location)
+        .text(q.instance.microservice)
+        .text(q.instance.device_id)
+        .integer(q.instance.instance_id)
+        .text(q.instance.schema_hash)
+        .blob(q.instance.state)
+        .text(q.reason)
+        .run();
+    delete_instance(q.location, q.instance.microservice, q.instance.device_id);
+  }
+
+  std::vector<QuarantineRecord> list_quarantined(size_t limit) override {
+    Query q = query(st_.list_quarantine, "list_quarantined");
+    q.integer(static_cast<int64_t>(std::min<size_t>(limit, std::numeric_limits<int64_t>::max())));
+    std::vector<QuarantineRecord> out;
+    while (q.row())
+      out.push_back({q.integer_at(0), q.integer_at(1), q.text_at(2),
+                     InstanceRecord{q.text_at(3), q.text_at(4), q.integer_at(5), q.text_at(6), q.blob_at(7)},
+                     q.text_at(8)});
+    return out;
+  }
+
+  int64_t count_quarantined() override {
+    Query q = query(st_.count_quarantine, "count_quarantined");
+    return q.row() ? q.integer_at(0) : 0;
+  }
+
   void add_output(const OutputRecord &out) override {
     write(st_.add_output, "add_output")
         .integer(out.event_ms)
@@ -840,6 +887,13 @@ class SqliteStore final : public Store {
     st_.list_errors = p((std::string(kErrorColumns) + "ORDER BY id DESC LIMIT ?").c_str());
     st_.list_errors_of_bot =
         p((std::string(kErrorColumns) + "WHERE bot = ? ORDER BY id DESC LIMIT ?").c_str());
+    st_.add_quarantine =
+        p("INSERT INTO quarantine (wall_ms, location, microservice, device_id, instance_id, schema_hash, state, "
+          "reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    st_.list_quarantine =
+        p("SELECT id, wall_ms, location, microservice, device_id, instance_id, schema_hash, state, reason "
+          "FROM quarantine ORDER BY id DESC LIMIT ?");
+    st_.count_quarantine = p("SELECT count(*) FROM quarantine");
     st_.add_output =
         p("INSERT INTO outputs (event_ms, location, microservice, kind, body) "
           "VALUES (?, ?, ?, ?, ?)");
@@ -865,6 +919,7 @@ class SqliteStore final : public Store {
     Stmt put_schema, load_schema;
     Stmt load_cursor, put_cursor;
     Stmt add_error, list_errors, list_errors_of_bot;
+    Stmt add_quarantine, list_quarantine, count_quarantine;
     Stmt add_output, list_outputs;
   } st_;
 };

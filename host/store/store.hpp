@@ -85,6 +85,17 @@ struct DataStreamRecord {
   std::string content;
 };
 
+// Stored state the host will not hand a plugin (it does not verify against
+// the schema it is tagged with, or that schema is unknown): kept aside with
+// the reason, never deleted, so that a person can look at the bytes.
+struct QuarantineRecord {
+  int64_t id = 0;  // assigned by the store
+  int64_t wall_ms = 0;
+  std::string location;
+  InstanceRecord instance;
+  std::string reason;
+};
+
 // A side effect a plugin produced (a notification, for now).
 struct OutputRecord {
   int64_t id = 0;  // assigned by the store, increasing
@@ -164,6 +175,13 @@ class Store {
   // Recorded failures, newest first; `bot` empty means all bots.
   virtual void add_error(const ErrorRecord &err) = 0;
   virtual std::vector<ErrorRecord> list_errors(const std::string &bot, size_t limit) = 0;
+
+  // Moves an instance's row into quarantine: the record goes to the
+  // quarantine table; the instance row, and so its timers, are deleted.
+  virtual void quarantine_instance(const QuarantineRecord &q) = 0;
+  // Newest first.
+  virtual std::vector<QuarantineRecord> list_quarantined(size_t limit) = 0;
+  virtual int64_t count_quarantined() = 0;
 
   // Outputs, oldest first.
   virtual void add_output(const OutputRecord &out) = 0;

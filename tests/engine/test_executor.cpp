@@ -59,6 +59,9 @@ struct CountingStore : store::Store {
   void put_cursor(const std::string &a, int64_t b) override { return inner->put_cursor(a, b); }
   void add_error(const store::ErrorRecord &a) override { return inner->add_error(a); }
   std::vector<store::ErrorRecord> list_errors(const std::string &a, size_t b) override { return inner->list_errors(a, b); }
+  void quarantine_instance(const store::QuarantineRecord &a) override { return inner->quarantine_instance(a); }
+  std::vector<store::QuarantineRecord> list_quarantined(size_t a) override { return inner->list_quarantined(a); }
+  int64_t count_quarantined() override { return inner->count_quarantined(); }
   void add_output(const store::OutputRecord &a) override { return inner->add_output(a); }
   std::vector<store::OutputRecord> list_outputs() override { return inner->list_outputs(); }
 };
