@@ -22,6 +22,19 @@ std::string read_file(const std::string &path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+// Runs `write` in a transaction of its own: all of it is committed, or none.
+template <class Write>
+void in_transaction(store::Store &st, Write &&write) {
+  st.begin();
+  try {
+    write();
+    st.commit();
+  } catch (...) {
+    st.rollback();
+    throw;
+  }
+}
+
 }  // namespace
 
 Retirer::Retirer(store::Store &store, engine::Executor &ex, loader::Staging &staging, RetireOptions opts)
@@ -30,9 +43,13 @@ Retirer::Retirer(store::Store &store, engine::Executor &ex, loader::Staging &sta
 void Retirer::resume() {
   auto &bot = ex_.bot();
   for (auto &r : store_.load_retirements()) {
-    if (r.state != "retiring") continue;
     const auto &all = bot.microservices();
     const auto it = std::find_if(all.begin(), all.end(), [&](const auto &m) { return m.spec.name == r.microservice; });
+    if (r.state == "retired") {
+      // Named again after its retirement: a new microservice of that name.
+      if (it != all.end()) forget_retired(r.microservice);
+      continue;
+    }
     size_t ms = 0;
     if (it != all.end()) {
       // Retired by hand while the manifest still names it.
@@ -61,6 +78,11 @@ void Retirer::resume() {
   }
 }
 
+void Retirer::forget_retired(const std::string &name) {
+  in_transaction(store_, [&] { store_.delete_retirement(name); });
+  spdlog::info("{}: named again after its retirement; it starts afresh", name);
+}
+
 void Retirer::start(size_t ms, int64_t now_ms) {
   auto &bot = ex_.bot();
   auto &m = bot.microservices().at(ms);
@@ -74,15 +96,10 @@ void Retirer::start(size_t ms, int64_t now_ms) {
   r.version = m.plugin->version();
   // The staged copy, not the file: the file may be gone or rebuilt already.
   r.plugin = read_file(m.plugin->staged_path());
-  store_.begin();
-  try {
+  in_transaction(store_, [&] {
     store_.delete_retirement(r.microservice);  // an earlier, finished one of the same name
     store_.put_retirement(r);
-    store_.commit();
-  } catch (...) {
-    store_.rollback();
-    throw;
-  }
+  });
   bot.set_retiring(ms, true);
   // Cached locations hold its instances; from now on they load without them.
   ex_.forget();
@@ -97,14 +114,7 @@ bool Retirer::cancel(const engine::MicroserviceSpec &spec) {
                                [&](const Draining &d) { return ex_.bot().microservices()[d.ms].spec.name == name; });
   if (it == draining_.end()) return false;
   const int64_t purged = store_.purged_count(name);
-  store_.begin();
-  try {
-    store_.delete_retirement(name);
-    store_.commit();
-  } catch (...) {
-    store_.rollback();
-    throw;
-  }
+  in_transaction(store_, [&] { store_.delete_retirement(name); });
   // A retirement resumed after a restart knew only the name and the file.
   ex_.bot().microservices()[it->ms].spec = spec;
   ex_.bot().set_retiring(it->ms, false);
@@ -175,15 +185,10 @@ void Retirer::release_ready(int64_t now_ms, const std::function<bool(size_t)> &i
     r.released_ms = now_ms;
     r.purged = purged;
     r.messages_dropped = store_.purged_messages(m.spec.name) + m.stats.messages_dropped;
-    store_.begin();
-    try {
+    in_transaction(store_, [&] {
       store_.put_retirement(r);
       store_.delete_purges(m.spec.name);
-      store_.commit();
-    } catch (...) {
-      store_.rollback();
-      throw;
-    }
+    });
     if (unloaded.gone)
       spdlog::info("{}: retired: {} locations purged, library unloaded; {} is safe to delete", m.spec.name, purged,
                    r.file);

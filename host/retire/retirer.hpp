@@ -86,6 +86,7 @@ class Retirer {
     bool at_end = false;  // the sweep found nothing left after its cursor
   };
   void purge(Draining &d, const std::string &location, int64_t now_ms, const char *by);
+  void forget_retired(const std::string &name);
 
   store::Store &store_;
   engine::Executor &ex_;

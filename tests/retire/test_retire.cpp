@@ -114,6 +114,16 @@ TEST_CASE("a microservice dropped from bot.json is drained everywhere, then rele
   CHECK_THAT(stopped.err, Catch::Contains("probe_a: retired: 30 locations purged, library unloaded; " + h.bot +
                                           "/probe_a.so is safe to delete"));
   check_gone(h);
+
+  // Named again, after a restart: a new microservice of that name.
+  fs::copy_file(plugins + "/probe_a.so", h.bot + "/probe_a.so");
+  h.write_manifest(h.manifest);
+  h.start("200");
+  CHECK(h.ask({{"cmd", "status"}})["retirements"].empty());
+  REQUIRE(h.ask(measurement(loc(0)))["ok"] == true);
+  CHECK(h.stop().exit_code == 0);
+  CHECK(h.count("SELECT count(*) FROM retirements") == 0);
+  CHECK(h.rows("SELECT location FROM instances WHERE microservice = 'probe_a'") == std::vector<std::string>{loc(0)});
 }
 
 TEST_CASE("a host killed mid-sweep resumes it: no location purged twice, none missed, the file long gone",
