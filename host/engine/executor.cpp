@@ -85,6 +85,17 @@ Executor::Executor(store::Store &store, Bot &bot, std::string default_timezone)
 Executor::~Executor() = default;
 
 void Executor::register_schemas() {
+  for (const auto &m : bot_.microservices()) {
+    const auto &from = m.spec.previous_name;
+    if (from.empty() || store_.state_schemas(from).empty()) continue;
+    if (!store_.state_schemas(m.spec.name).empty()) {
+      spdlog::warn("{}: previous_name '{}' has stored state, but so has '{}'; nothing moved", m.spec.name, from,
+                   m.spec.name);
+      continue;
+    }
+    store_.rename_microservice(from, m.spec.name);
+    spdlog::info("{}: renamed from '{}': its state, timers and waiting messages moved", m.spec.name, from);
+  }
   for (size_t i = 0; i < bot_.microservices().size(); ++i) {
     const auto &m = bot_.microservices()[i];
     const auto &s = m.plugin->schema();

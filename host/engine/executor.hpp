@@ -86,10 +86,13 @@ class Executor {
   Executor(store::Store &store, Bot &bot, std::string default_timezone);
   ~Executor();
 
-  // Checks every microservice's schema against every schema that wrote its
-  // stored state (the schema gate), then registers the bot's schemas in the
-  // store. Throws livebot::Error naming the plugin and the first refused
-  // change; call inside a transaction before the first execution.
+  // Moves the stored state of each microservice the manifest renamed
+  // (previous_name) to its new name, unless the new name has state already;
+  // then checks every microservice's schema against every schema that wrote
+  // its stored state (the schema gate), and registers the bot's schemas in
+  // the store. Throws livebot::Error naming the plugin and the first refused
+  // change; call inside a transaction before the first execution, so the
+  // moves are committed with the rest or not at all.
   void register_schemas();
 
   void execute(const Input &in);

@@ -299,13 +299,21 @@ struct LiveHost::Impl {
       return;
     }
     std::map<std::string, const engine::MicroserviceSpec *> names;
-    for (const auto &spec : next.microservices) names.emplace(spec.name, &spec);
+    std::set<std::string> renamed;
+    for (const auto &spec : next.microservices) {
+      names.emplace(spec.name, &spec);
+      if (!spec.previous_name.empty()) renamed.insert(spec.previous_name);
+    }
     const auto &all = bot->microservices();
     for (size_t i = 0; i < all.size(); ++i) {
       const std::string name = all[i].spec.name;
       const auto now = names.find(name);
       const bool was = named.count(name) > 0, is = now != names.end();
-      if (was && !is && !all[i].retiring) start_retiring(i);
+      // A rename moves the state at the next start; retiring would purge it.
+      if (was && !is && renamed.count(name))
+        spdlog::warn("{}: renamed in {}; restart the host to move its state to the new name", name, next.path);
+      else if (was && !is && !all[i].retiring)
+        start_retiring(i);
       if (!was && is && all[i].retiring && !retirer->cancel(*now->second))
         spdlog::warn("{}: named again after its retirement ended; restart the host to run it", name);
     }

@@ -812,6 +812,11 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  void rename_microservice(const std::string &from, const std::string &to) override {
+    write(st_.rename_instances, "rename_microservice").text(to).text(from).run();
+    write(st_.readdress_datastreams, "rename_microservice").text(to).text(from).run();
+  }
+
   std::vector<OutputRecord> list_outputs() override {
     Query q = query(st_.list_outputs, "list_outputs");
     std::vector<OutputRecord> out;
@@ -980,6 +985,8 @@ class SqliteStore final : public Store {
           "(SELECT 1 FROM purges p WHERE p.microservice = ?2 AND p.location = l.id) ORDER BY id LIMIT ?3");
     st_.location_count = p("SELECT count(*) FROM locations");
     st_.stored_microservices = p("SELECT DISTINCT microservice FROM instances ORDER BY 1");
+    st_.rename_instances = p("UPDATE instances SET microservice = ? WHERE microservice = ?");
+    st_.readdress_datastreams = p("UPDATE datastreams SET address = ? WHERE address = ?");
   }
 
   std::string path_;
@@ -1002,7 +1009,8 @@ class SqliteStore final : public Store {
     Stmt add_error, list_errors, list_errors_of_bot;
     Stmt add_output, list_outputs;
     Stmt load_retirements, put_retirement, delete_retirement, add_purge, is_purged, purged_count, purged_messages,
-        delete_purges, unpurged_locations, location_count, stored_microservices;
+        delete_purges, unpurged_locations, location_count, stored_microservices, rename_instances,
+        readdress_datastreams;
   } st_;
 };
 

@@ -213,6 +213,10 @@ class Store {
   virtual int64_t location_count() = 0;
   // Every microservice that has stored state in some location, by name.
   virtual std::vector<std::string> stored_microservices() = 0;
+  // A rename: every instance of `from` (and so its timers, which follow the
+  // instance id) becomes `to`'s, and waiting data stream messages addressed
+  // to `from` are addressed to `to`.
+  virtual void rename_microservice(const std::string &from, const std::string &to) = 0;
 };
 
 struct OpenOptions {

@@ -72,6 +72,7 @@ struct CountingStore : store::Store {
   std::vector<std::string> unpurged_locations(const std::string &a, const std::string &b, size_t c) override { return inner->unpurged_locations(a, b, c); }
   int64_t location_count() override { return inner->location_count(); }
   std::vector<std::string> stored_microservices() override { return inner->stored_microservices(); }
+  void rename_microservice(const std::string &a, const std::string &b) override { return inner->rename_microservice(a, b); }
 };
 
 }  // namespace

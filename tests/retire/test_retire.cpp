@@ -251,3 +251,64 @@ TEST_CASE("state of a microservice the host starts without is quarantined, untou
   CHECK(h.rows("SELECT state FROM instances WHERE microservice = 'probe_a' AND location = 'loc-001'") ==
         std::vector<std::string>{kept[1].substr(kept[1].find('|') + 1)});
 }
+
+TEST_CASE("a malformed bot.json written while the host runs retires nothing; the bot runs on as it was",
+          "[retire]") {
+  RetireHost h(probe_manifest(), kFiles);
+  h.start("100");
+  populate(h, 2);
+  test::write_file(h.bot + "/bot.json.tmp", R"({"bot":"retire-test","version":"1.0.0","microservices":{"location":[)");
+  fs::rename(h.bot + "/bot.json.tmp", h.bot + "/bot.json");
+  REQUIRE(RetireHost::wait_until([&] { return test::read_file(h.scratch + "/err").find("runs on as it was") !=
+                                              std::string::npos; }));
+  REQUIRE(h.ask(measurement(loc(0)))["ok"] == true);
+  CHECK(h.ask({{"cmd", "status"}})["retirements"].empty());
+  CHECK(h.stop().exit_code == 0);
+  CHECK(h.count("SELECT count(*) FROM instances WHERE microservice = 'probe_a'") == 2);
+  CHECK(h.count("SELECT count(*) FROM retirements") == 0);
+}
+
+TEST_CASE("a rename with previous_name moves state, timers and waiting messages to the new name at once",
+          "[retire][rename]") {
+  RetireHost h(probe_manifest(), kFiles);
+  h.start("100");
+  populate(h, 3);
+  auto early = measurement(loc(0), {{"stream", "probe_b|probe_a|hello"}});
+  early["timestamp_ms"] = 4'000'000'000'000;
+  REQUIRE(h.ask(early)["ok"] == true);
+  const auto before = h.rows("SELECT location, device_id, instance_id, state FROM instances "
+                             "WHERE microservice = 'probe_a' ORDER BY 1");
+  REQUIRE(before.size() == 3);
+
+  // Renamed while the host runs: it is not retired; the move waits for a start.
+  json renamed = h.manifest;
+  renamed["microservices"]["location"][0] = {{"name", "probe_r"}, {"plugin", "probe_a.so"}, {"previous_name", "probe_a"}};
+  h.write_manifest(renamed);
+  REQUIRE(RetireHost::wait_until([&] { return test::read_file(h.scratch + "/err").find("renamed in") != std::string::npos; }));
+  CHECK(h.ask({{"cmd", "status"}})["retirements"].empty());
+  CHECK(h.stop().exit_code == 0);
+  CHECK(h.count("SELECT count(*) FROM instances WHERE microservice = 'probe_a'") == 3);
+
+  h.start("100");
+  const auto status = h.ask({{"cmd", "status"}});
+  CHECK(status["quarantined"].empty());
+  CHECK(status["microservices"][0]["name"] == "probe_r");
+  const auto stopped = h.stop();
+  CHECK(stopped.exit_code == 0);
+  CHECK_THAT(stopped.err, Catch::Contains("probe_r: renamed from 'probe_a'"));
+  CHECK(h.rows("SELECT location, device_id, instance_id, state FROM instances WHERE microservice = 'probe_r' "
+               "ORDER BY 1") == before);
+  CHECK(h.count("SELECT count(*) FROM instances WHERE microservice = 'probe_a'") == 0);
+  CHECK(h.count("SELECT count(*) FROM timers") == 3);
+  CHECK(h.rows("SELECT address FROM datastreams") == std::vector<std::string>{"probe_r"});
+}
+
+TEST_CASE("previous_name must name another microservice", "[retire][rename]") {
+  json m = probe_manifest();
+  m["microservices"]["location"][0]["previous_name"] = "probe_a";
+  RetireHost h(m, kFiles);
+  const auto r = test::retire_cli.run({"run", "--bot", h.bot, "--store", h.store, "--socket", h.socket});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Contains(h.bot + "/bot.json") && Catch::Contains("previous_name 'probe_a' must be another valid name"));
+  CHECK_FALSE(fs::exists(h.store));
+}
