@@ -67,8 +67,8 @@ void print_status(const json &r) {
     }
   }
   for (const auto &x : r["retirements"]) print_retirement(x);
-  for (const auto &q : r["quarantined"])
-    std::cout << "  quarantined: " << q.get<std::string>()
+  for (const auto &q : r["kept_aside"])
+    std::cout << "  kept aside: " << q.get<std::string>()
               << " — stored state of a microservice this host does not run, kept aside\n";
   std::cout << "  mapped images: " << r["mapped_images"].size() << '\n';
 }

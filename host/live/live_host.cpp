@@ -442,14 +442,14 @@ struct LiveHost::Impl {
             {"failed_commits", failed_commits},
             {"microservices", ms},
             {"retirements", retirer->status(wall_ms())},
-            {"quarantined", quarantined()},
+            {"kept_aside", kept_aside()},
             {"watching", watched_dirs()},
             {"mapped_images", reloader->mapped_images()}};
   }
 
   // Stored state of microservices this host neither runs nor retires: kept
   // aside, untouched, until the microservice returns or is retired.
-  json quarantined() {
+  json kept_aside() {
     json out = json::array();
     const auto &all = bot->microservices();
     for (const auto &name : st->stored_microservices())

@@ -95,7 +95,7 @@ TEST_CASE("a microservice dropped from bot.json is drained everywhere, then rele
   CHECK(r["safe_to_delete"] == true);
   CHECK(r["messages_dropped"] == 1);
   CHECK(status["mapped_images"].size() == 2);
-  CHECK(status["quarantined"].empty());
+  CHECK(status["kept_aside"].empty());
   const auto text = retire_cli_status(h);
   CHECK_THAT(text, Catch::Contains("retired probe_a 1.0.0: 30 locations purged, 1 messages dropped; " + h.bot +
                                    "/probe_a.so is safe to delete"));
@@ -218,8 +218,8 @@ TEST_CASE("livebot retire by hand; a destroy that throws is recorded and the pur
   check_gone(h);
 }
 
-TEST_CASE("state of a microservice the host starts without is quarantined, untouched, and comes back with it",
-          "[retire][quarantine]") {
+TEST_CASE("state of a microservice the host starts without is kept aside, untouched, and comes back with it",
+          "[retire][kept-aside]") {
   RetireHost h(probe_manifest(), kFiles);
   h.start("100");
   populate(h, 3);
@@ -232,9 +232,9 @@ TEST_CASE("state of a microservice the host starts without is quarantined, untou
   fs::remove(h.bot + "/probe_a.so");
   h.start("100");
   auto status = h.ask({{"cmd", "status"}});
-  CHECK(status["quarantined"] == json::array({"probe_a"}));
+  CHECK(status["kept_aside"] == json::array({"probe_a"}));
   CHECK(status["retirements"].empty());
-  CHECK_THAT(retire_cli_status(h), Catch::Contains("quarantined: probe_a"));
+  CHECK_THAT(retire_cli_status(h), Catch::Contains("kept aside: probe_a"));
   for (int i = 0; i < 3; ++i) REQUIRE(h.ask(measurement(loc(i)))["ok"] == true);
   CHECK(h.stop().exit_code == 0);
   CHECK(h.rows("SELECT location, state FROM instances WHERE microservice = 'probe_a' ORDER BY 1") == kept);
@@ -244,7 +244,7 @@ TEST_CASE("state of a microservice the host starts without is quarantined, untou
   fs::copy_file(plugins + "/probe_a.so", h.bot + "/probe_a.so");
   h.write_manifest(h.manifest);
   h.start("100");
-  CHECK(h.ask({{"cmd", "status"}})["quarantined"].empty());
+  CHECK(h.ask({{"cmd", "status"}})["kept_aside"].empty());
   REQUIRE(h.ask(measurement(loc(0)))["ok"] == true);
   CHECK(h.stop().exit_code == 0);
   CHECK(h.count("SELECT count(*) FROM instances WHERE microservice = 'probe_a'") == 3);
@@ -291,7 +291,7 @@ TEST_CASE("a rename with previous_name moves state, timers and waiting messages 
 
   h.start("100");
   const auto status = h.ask({{"cmd", "status"}});
-  CHECK(status["quarantined"].empty());
+  CHECK(status["kept_aside"].empty());
   CHECK(status["microservices"][0]["name"] == "probe_r");
   const auto stopped = h.stop();
   CHECK(stopped.exit_code == 0);
