@@ -1,4 +1,4 @@
-// livebot run / send / status / reload: the live host and the commands that
+// livebot run / send / status / reload / retire: the live host and the commands that
 // talk to it over its control socket.
 #include <fstream>
 #include <functional>
@@ -35,6 +35,21 @@ int ask(const std::string &socket, const std::string &line, bool as_json,
   return kExitOk;
 }
 
+void print_retirement(const json &x) {
+  const auto name = x["name"].get<std::string>();
+  const auto file = x["file"].get<std::string>();
+  if (x["state"] == "retired") {
+    std::cout << "  retired " << name << ' ' << x["version"].get<std::string>() << ": " << x["purged"].get<int64_t>()
+              << " locations purged, " << x["messages_dropped"].get<int64_t>() << " messages dropped; " << file
+              << " is safe to delete\n";
+    return;
+  }
+  std::cout << "  retiring " << name << ' ' << x["version"].get<std::string>() << ": " << x["purged"].get<int64_t>()
+            << " / " << x["locations"].get<int64_t>() << " locations purged, rate "
+            << x["rate_per_s"].get<double>() << "/s, about " << static_cast<int64_t>(x["seconds_left"].get<double>())
+            << " s left, " << x["messages_dropped"].get<int64_t>() << " messages dropped\n";
+}
+
 void print_status(const json &r) {
   std::cout << "bot " << r["bot"].get<std::string>() << ' ' << r["bot_version"].get<std::string>() << "  store "
             << r["store"].get<std::string>() << "  up " << r["uptime_ms"].get<int64_t>() / 1000 << " s, "
@@ -52,6 +67,10 @@ void print_status(const json &r) {
                 << (v["note"].get<std::string>().empty() ? "" : " — " + v["note"].get<std::string>()) << '\n';
     }
   }
+  for (const auto &x : r["retirements"]) print_retirement(x);
+  for (const auto &q : r["kept_aside"])
+    std::cout << "  kept aside: " << q.get<std::string>()
+              << " — stored state of a microservice this host does not run, kept aside\n";
   std::cout << "  mapped images: " << r["mapped_images"].size() << '\n';
 }
 
@@ -79,6 +98,10 @@ void add_live(CLI::App &app, std::vector<Command> &out) {
         ->check(CLI::Range(int64_t{0}, int64_t{60'000}))
         ->capture_default_str();
     sub->add_flag("--poll", o->poll_only, "Watch by polling only (file systems without inotify)");
+    sub->add_option("--retire-rate", o->retire_rate,
+                    "Locations per second the retirement sweep purges of a removed microservice (0: unbounded)")
+        ->check(CLI::Range(0.0, 1e9))
+        ->capture_default_str();
     out.push_back({sub, [o, seconds, no_watch]() {
                      o->watch = !*no_watch;
                      o->probation.millis = *seconds * 1000;
@@ -176,6 +199,20 @@ void add_live(CLI::App &app, std::vector<Command> &out) {
     sub->add_option("--socket", *socket, kSocketHelp)->capture_default_str();
     sub->add_flag("--json", *as_json, "Print as JSON");
     out.push_back({sub, [socket, as_json]() { return ask(*socket, R"({"cmd":"status"})", *as_json, print_status); }});
+  }
+  {
+    auto socket = std::make_shared<std::string>("livebot.sock");
+    auto ms = std::make_shared<std::string>();
+    auto as_json = std::make_shared<bool>(false);
+    auto *sub = app.add_subcommand(
+        "retire", "Make a live host retire a microservice: drain every location of it, then unload it");
+    sub->add_option("microservice", *ms, "The microservice, by its manifest name")->required();
+    sub->add_option("--socket", *socket, kSocketHelp)->capture_default_str();
+    sub->add_flag("--json", *as_json, "Print as JSON");
+    out.push_back({sub, [socket, ms, as_json]() {
+                     return ask(*socket, json{{"cmd", "retire"}, {"microservice", *ms}}.dump(), *as_json,
+                                [](const json &r) { print_retirement(r["retirement"]); });
+                   }});
   }
   {
     auto socket = std::make_shared<std::string>("livebot.sock");

@@ -1,7 +1,11 @@
 // livebot state LOCATION [MICROSERVICE]: stored memory rendered as JSON
 // through the binary schema that wrote it — no plugin code involved.
+// livebot state --deprecated [MICROSERVICE]: where deprecated fields' data
+// still lives.
+#include <algorithm>
 #include <iostream>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
@@ -36,20 +40,80 @@ nlohmann::json variable_json(const store::VariableRecord &v) {
   return j;
 }
 
+// How many locations still hold data of a field that a schema of the same
+// microservice deprecates: once a field's count is 0, its data is gone
+// everywhere. A field counts as deprecated once some stored state was
+// written by a schema that marks it so (a version that ran somewhere).
+int report_deprecated(store::Store &st, const std::string &path, const std::string &only, bool as_json) {
+  std::map<std::string, schema::BinarySchema> by_hash;
+  std::map<std::string, std::vector<const schema::BinarySchema *>> writers;  // by microservice
+  std::map<std::string, std::set<std::string>> with_state;                  // microservice -> locations
+  std::vector<std::pair<std::string, store::InstanceRecord>> all;
+  for (const auto &location : st.location_ids())
+    for (auto &inst : st.load_instances(location)) {
+      if (!only.empty() && inst.microservice != only) continue;
+      if (!by_hash.count(inst.schema_hash)) {
+        const auto bfbs = st.load_schema(inst.schema_hash);
+        if (!bfbs) throw Error(path, "schema " + inst.schema_hash + " of " + inst.microservice + " is missing");
+        by_hash.emplace(inst.schema_hash, schema::BinarySchema::parse(*bfbs, path + ": schema " + inst.schema_hash));
+      }
+      auto &w = writers[inst.microservice];
+      const auto *s = &by_hash.at(inst.schema_hash);
+      if (std::find(w.begin(), w.end(), s) == w.end()) w.push_back(s);
+      with_state[inst.microservice].insert(location);
+      all.emplace_back(location, std::move(inst));
+    }
+  // (microservice, field) -> the locations still holding it
+  std::map<std::pair<std::string, std::string>, std::set<std::string>> held;
+  for (const auto &[ms, schemas] : writers)
+    for (const auto *marking : schemas)
+      for (const reflection::Field *f : *marking->reflection().root_table()->fields())
+        if (f->deprecated()) held[{ms, f->name()->str()}];
+  for (const auto &[location, inst] : all) {
+    if (!by_hash.at(inst.schema_hash).verify(inst.state)) continue;  // `livebot state LOCATION` says why
+    for (const auto *marking : writers[inst.microservice])
+      for (const auto &f : schema::deprecated_present(*marking, inst.state)) held[{inst.microservice, f}].insert(location);
+  }
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto &[key, locations] : held)
+    out.push_back({{"microservice", key.first}, {"field", key.second}, {"locations", locations.size()},
+                   {"of", with_state[key.first].size()}});
+  if (as_json) {
+    std::cout << out.dump(2) << '\n';
+    return kExitOk;
+  }
+  if (out.empty()) std::cout << "no stored state was written by a schema that deprecates a field\n";
+  for (const auto &x : out)
+    std::cout << x["microservice"].get<std::string>() << '.' << x["field"].get<std::string>()
+              << ": deprecated, still held by " << x["locations"].get<size_t>() << " of " << x["of"].get<size_t>()
+              << " locations" << (x["locations"].get<size_t>() == 0 ? " (its data is gone everywhere)" : "") << '\n';
+  return kExitOk;
+}
+
 }  // namespace
 
 void add_state(CLI::App &app, std::vector<Command> &out) {
   struct Opts {
     std::string store = "livebot.db", location, microservice;
-    bool json = false;
+    bool json = false, deprecated = false;
   };
   auto o = std::make_shared<Opts>();
   auto *sub = app.add_subcommand("state", "Show a location's stored memory as JSON");
-  sub->add_option("location", o->location, "Location id")->required();
+  sub->add_option("location", o->location, "Location id (with --deprecated: only this microservice)");
   sub->add_option("microservice", o->microservice, "Only this microservice");
   sub->add_option("--store,-s", o->store, "Store file")->capture_default_str()->check(CLI::ExistingFile);
   sub->add_flag("--json", o->json, "Print one JSON document");
+  sub->add_flag("--deprecated", o->deprecated,
+                "Instead: per deprecated state field, how many locations still hold its data");
   out.push_back({sub, [o]() {
+                   if (o->deprecated) {
+                     auto st = store::open_sqlite_store(o->store, {.create = false, .read_only = true});
+                     return report_deprecated(*st, o->store, o->location, o->json);
+                   }
+                   if (o->location.empty()) {
+                     std::cerr << "livebot state: a location is required (or --deprecated) (see livebot state --help)\n";
+                     return kExitUsage;
+                   }
                    auto st = store::open_sqlite_store(o->store, {.create = false, .read_only = true});
                    const auto loc = st->load_location(o->location);
                    if (!loc) {

@@ -111,7 +111,8 @@ Request decode_request(std::string_view line) {
   if (cmd == "send") return send_of(doc);
   if (cmd == "status") return StatusRequest{};
   if (cmd == "reload") return ReloadRequest{text(doc, "microservice", false)};
-  bad("unknown cmd '" + cmd + "' (send, status, reload)");
+  if (cmd == "retire") return RetireRequest{text(doc, "microservice", true)};
+  bad("unknown cmd '" + cmd + "' (send, status, reload, retire)");
 }
 
 engine::Input to_input(const SendRequest &req, int64_t timestamp_ms, InputScratch &scratch) {

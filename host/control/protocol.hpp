@@ -11,6 +11,7 @@
 //   {"cmd":"send","location":"home","kind":"device_removed","device":"door"}
 //   {"cmd":"status"}
 //   {"cmd":"reload"}  or  {"cmd":"reload","microservice":"counter"}
+//   {"cmd":"retire","microservice":"counter"}
 //
 // A response is {"ok":true,...} or {"ok":false,"error":"..."}.
 #pragma once
@@ -55,7 +56,11 @@ struct ReloadRequest {
   std::string microservice;  // empty: every microservice
 };
 
-using Request = std::variant<SendRequest, StatusRequest, ReloadRequest>;
+struct RetireRequest {
+  std::string microservice;
+};
+
+using Request = std::variant<SendRequest, StatusRequest, ReloadRequest, RetireRequest>;
 
 // Throws livebot::Error("request", reason) for anything malformed.
 Request decode_request(std::string_view line);

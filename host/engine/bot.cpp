@@ -23,19 +23,40 @@ std::unique_ptr<Bot> Bot::load(Manifest manifest, loader::Staging &staging) {
     m.plugin = loader::Plugin::load(spec.plugin, staging, spec.sha256);
     bot->ms_.push_back(std::move(m));
   }
-  for (size_t i = 0; i < bot->ms_.size(); ++i) {
-    const auto &spec = bot->ms_[i].spec;
+  bot->index();
+  return bot;
+}
+
+void Bot::index() {
+  location_order_.clear();
+  by_type_.clear();
+  for (size_t i = 0; i < ms_.size(); ++i) {
+    const auto &spec = ms_[i].spec;
+    if (ms_[i].retiring) continue;
     if (spec.is_device()) {
-      for (const int32_t t : spec.device_types) bot->by_type_[t].push_back(i);
+      for (const int32_t t : spec.device_types) by_type_[t].push_back(i);
     } else {
-      bot->location_order_.push_back(i);
+      location_order_.push_back(i);
     }
   }
-  std::stable_sort(bot->location_order_.begin(), bot->location_order_.end(), [&](size_t a, size_t b) {
-    const auto &x = bot->ms_[a].spec, &y = bot->ms_[b].spec;
+  std::stable_sort(location_order_.begin(), location_order_.end(), [&](size_t a, size_t b) {
+    const auto &x = ms_[a].spec, &y = ms_[b].spec;
     return x.priority != y.priority ? x.priority > y.priority : x.name < y.name;
   });
-  return bot;
+}
+
+void Bot::set_retiring(size_t ms, bool retiring) {
+  ms_.at(ms).retiring = retiring;
+  index();
+}
+
+size_t Bot::adopt_retiring(MicroserviceSpec spec, std::unique_ptr<loader::Plugin> plugin) {
+  LoadedMicroservice m;
+  m.spec = std::move(spec);
+  m.plugin = std::move(plugin);
+  m.retiring = true;
+  ms_.push_back(std::move(m));
+  return ms_.size() - 1;
 }
 
 const std::vector<size_t> &Bot::for_device_type(int32_t type) const {

@@ -20,6 +20,7 @@ struct MicroserviceStats {
   int64_t executions = 0;  // instance executions
   int64_t errors = 0;
   int64_t plugin_ns = 0;   // time spent inside the plugin
+  int64_t messages_dropped = 0;  // retiring: data stream messages to it dropped at delivery
   std::array<int64_t, kCallbackCount> callbacks{};
 };
 
@@ -27,6 +28,9 @@ struct LoadedMicroservice {
   MicroserviceSpec spec;
   std::unique_ptr<loader::Plugin> plugin;
   MicroserviceStats stats;
+  // Removed from the bot and being drained (docs/RETIREMENT.md): it hears
+  // no events, gets no new instances, and its stored state is not loaded.
+  bool retiring = false;
 };
 
 class Bot {
@@ -43,7 +47,16 @@ class Bot {
   // Device microservices for a device type, in manifest order.
   const std::vector<size_t> &for_device_type(int32_t type) const;
 
+  // Takes microservice `ms` out of (or, with false, back into) every
+  // execution's order. Its index stays valid either way.
+  void set_retiring(size_t ms, bool retiring);
+  // Adds a microservice the manifest no longer names, retiring from the
+  // start: a host restarted mid-retirement drains it with its own code.
+  size_t adopt_retiring(MicroserviceSpec spec, std::unique_ptr<loader::Plugin> plugin);
+
  private:
+  void index();
+
   Manifest manifest_;
   std::vector<LoadedMicroservice> ms_;
   std::vector<size_t> location_order_;

@@ -42,6 +42,25 @@ flatbuffers::Offset<ev::Device> build_device(flatbuffers::FlatBufferBuilder &fbb
                           fbb.CreateVector(ps), fbb.CreateVector(up), d.last_measured_ms);
 }
 
+// The event's common part: when, where, the bot version, and the instance's
+// own device for a device microservice.
+void finish_event(flatbuffers::FlatBufferBuilder &fbb, int64_t ts, const Location &loc, const DeviceState *own,
+                  const std::string &version, ev::Payload type, flatbuffers::Offset<void> payload) {
+  const auto location =
+      ev::CreateLocationDirect(fbb, loc.rec.id.c_str(), loc.rec.mode.c_str(), loc.rec.timezone.c_str());
+  const auto own_off = own ? build_device(fbb, *own) : flatbuffers::Offset<ev::Device>();
+  fbb.Finish(ev::CreateEvent(fbb, ts, location, own_off, fbb.CreateString(version), type, payload));
+}
+
+// A failed instance's writes are put back: variables, then timers.
+void undo_writes(Location &loc, livebot_exec &exec) {
+  for (auto &[name, old] : exec.undo) loc.vars[name] = std::move(old);
+  for (auto &[key, old] : exec.timer_undo) {
+    if (old) loc.timers.insert_or_assign(key, *old);
+    else loc.timers.erase(key);
+  }
+}
+
 // What a trigger callback carries, independent of which instance hears it.
 struct Trigger {
   int32_t callback = 0;
@@ -67,6 +86,17 @@ Executor::Executor(store::Store &store, Bot &bot, std::string default_timezone)
 Executor::~Executor() = default;
 
 void Executor::register_schemas() {
+  for (const auto &m : bot_.microservices()) {
+    const auto &from = m.spec.previous_name;
+    if (from.empty() || store_.state_schemas(from).empty()) continue;
+    if (!store_.state_schemas(m.spec.name).empty()) {
+      spdlog::warn("{}: previous_name '{}' has stored state, but so has '{}'; nothing moved", m.spec.name, from,
+                   m.spec.name);
+      continue;
+    }
+    store_.rename_microservice(from, m.spec.name);
+    spdlog::info("{}: renamed from '{}': its state, timers and waiting messages moved", m.spec.name, from);
+  }
   for (size_t i = 0; i < bot_.microservices().size(); ++i) {
     const auto &m = bot_.microservices()[i];
     const auto &s = m.plugin->schema();
@@ -192,10 +222,11 @@ Location &Executor::location(std::string_view id) {
     loc.rec = std::move(*rec);
     for (const auto &d : store_.load_devices(key)) loc.devices.emplace(d.id, DeviceState::decode(d, key));
     for (auto &r : store_.load_instances(key)) {
-      // State of a microservice this bot does not run stays in the store,
-      // untouched, until that microservice is retired.
+      // State of a microservice this bot does not run (or is retiring)
+      // stays in the store, untouched, until its purge.
       const auto &all = bot_.microservices();
-      const auto m = std::find_if(all.begin(), all.end(), [&](const auto &x) { return x.spec.name == r.microservice; });
+      const auto m = std::find_if(all.begin(), all.end(),
+                                  [&](const auto &x) { return x.spec.name == r.microservice && !x.retiring; });
       if (m == all.end()) continue;
       Instance inst;
       inst.microservice = static_cast<size_t>(m - all.begin());
@@ -327,6 +358,10 @@ bool Executor::run_due(std::string_view id, int64_t now_ms) {
     loc.streams.pop_front();
     loc.streams_changed.insert(msg.seq);
     if (!(bot_.manifest().triggers & kTriggerDataStream)) return true;  // no longer taken
+    if (LoadedMicroservice *to = retiring_addressee(msg.address)) {
+      ++to->stats.messages_dropped;
+      return true;
+    }
     in.address = msg.address;
     in.content = msg.content;
     execute(in);
@@ -513,9 +548,6 @@ void Executor::execute(const Input &in) {
   flatbuffers::FlatBufferBuilder fbb(1024);
   const auto build = [&](const DeviceState *own, const Trigger &t) {
     fbb.Clear();
-    const auto location = ev::CreateLocationDirect(fbb, loc.rec.id.c_str(), loc.rec.mode.c_str(),
-                                                   loc.rec.timezone.c_str());
-    const auto own_off = own ? build_device(fbb, *own) : flatbuffers::Offset<ev::Device>();
     ev::Payload type = ev::Payload::NONE;
     flatbuffers::Offset<void> payload;
     switch (t.callback) {
@@ -560,7 +592,7 @@ void Executor::execute(const Input &in) {
       default:
         break;
     }
-    fbb.Finish(ev::CreateEvent(fbb, in.timestamp_ms, location, own_off, fbb.CreateString(version), type, payload));
+    finish_event(fbb, in.timestamp_ms, loc, own, version, type, payload);
   };
 
   std::vector<Call> calls;
@@ -690,11 +722,7 @@ void Executor::execute(const Input &in) {
                                              : "no state handed back (status " + std::to_string(rc) + ")");
     }
     if (c.failed) {
-      for (auto &[name, old] : c.exec.undo) loc.vars[name] = std::move(old);
-      for (auto &[key, old] : c.exec.timer_undo) {
-        if (old) loc.timers.insert_or_assign(key, *old);
-        else loc.timers.erase(key);
-      }
+      undo_writes(loc, c.exec);
       continue;
     }
     Instance &inst = *c.inst;
@@ -728,6 +756,80 @@ void Executor::execute(const Input &in) {
   loc.fresh = false;
   loc.dirty = true;
   ++stats_.executions;
+}
+
+LoadedMicroservice *Executor::retiring_addressee(std::string_view address) {
+  for (auto &m : bot_.microservices())
+    if (m.retiring && m.spec.name == address) return &m;
+  return nullptr;
+}
+
+Executor::Purged Executor::purge(std::string_view location_id, size_t ms, int64_t now_ms) {
+  last_failures_.clear();
+  Location &loc = location(location_id);
+  auto &m = bot_.microservices()[ms];
+  Purged out;
+  // A location never stored has nothing of it.
+  for (auto &r : loc.fresh ? std::vector<store::InstanceRecord>() : store_.load_instances(loc.rec.id)) {
+    if (r.microservice != m.spec.name) continue;
+    Instance inst;
+    inst.microservice = ms;
+    inst.device_id = std::move(r.device_id);
+    inst.instance_id = r.instance_id;
+    inst.schema_hash = std::move(r.schema_hash);
+    inst.state = std::move(r.state);
+    destroy(loc, inst, now_ms);
+    // Deleting the row deletes its timers; the cache never held them.
+    loc.removed_instances.emplace_back(m.spec.name, inst.device_id);
+    ++out.instances;
+  }
+  for (auto it = loc.streams.begin(); it != loc.streams.end();) {
+    if (it->address != m.spec.name) {
+      ++it;
+      continue;
+    }
+    loc.streams_changed.insert(it->seq);
+    it = loc.streams.erase(it);
+    ++out.messages_dropped;
+  }
+  if (out.instances || out.messages_dropped) loc.dirty = true;
+  return out;
+}
+
+void Executor::destroy(Location &loc, Instance &inst, int64_t now_ms) {
+  auto &m = bot_.microservices()[inst.microservice];
+  const DeviceState *own = nullptr;
+  if (const auto d = loc.devices.find(inst.device_id); d != loc.devices.end()) own = &d->second;
+  livebot_exec exec;
+  exec.executor = this;
+  exec.location = &loc;
+  exec.instance = &inst;
+  exec.timestamp_ms = now_ms;
+  const auto &table = m.plugin->table();
+  const auto start = now_ns();
+  void *handle = table.open(host_api(), &exec, reinterpret_cast<const uint8_t *>(inst.state.data()),
+                            inst.state.size(), nullptr, 0);
+  bool ok = handle != nullptr;
+  if (!ok) {
+    record_error(loc, inst, now_ms, callback_name(LIVEBOT_CB_DESTROY), "open: " + exec.error);
+  } else {
+    flatbuffers::FlatBufferBuilder fbb(256);
+    finish_event(fbb, now_ms, loc, own, bot_.manifest().version, ev::Payload::NONE, {});
+    ok = table.call(handle, LIVEBOT_CB_DESTROY, fbb.GetBufferPointer(), fbb.GetSize()) == LIVEBOT_OK;
+    ++m.stats.callbacks[LIVEBOT_CB_DESTROY];
+    if (!ok) record_error(loc, inst, now_ms, callback_name(LIVEBOT_CB_DESTROY), std::move(exec.error));
+    // Its state is dropped, whatever destroy did with it.
+    table.close(handle, 0);
+  }
+  m.stats.plugin_ns += now_ns() - start;
+  if (!ok) return undo_writes(loc, exec);
+  // A good destroy's variable writes and notifications are kept; timers it
+  // set die with it.
+  for (const auto &entry : exec.timer_undo) loc.timers.erase(entry.first);
+  for (auto &n : exec.notifications) {
+    n.microservice = m.spec.name;
+    add_notification(std::move(n));
+  }
 }
 
 void Executor::flush() {
@@ -805,6 +907,10 @@ void Executor::forget() {
   locations_.clear();
   pending_errors_.clear();
   pending_outputs_.clear();
+}
+
+void Executor::evict(std::string_view location) {
+  if (const auto it = locations_.find(location); it != locations_.end()) locations_.erase(it);
 }
 
 }  // namespace livebot::engine

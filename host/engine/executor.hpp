@@ -87,10 +87,13 @@ class Executor {
   Executor(store::Store &store, Bot &bot, std::string default_timezone);
   ~Executor();
 
-  // Checks every microservice's schema against every schema that wrote its
-  // stored state (the schema gate), then registers the bot's schemas in the
-  // store. Throws livebot::Error naming the plugin and the first refused
-  // change; call inside a transaction before the first execution.
+  // Moves the stored state of each microservice the manifest renamed
+  // (previous_name) to its new name, unless the new name has state already;
+  // then checks every microservice's schema against every schema that wrote
+  // its stored state (the schema gate), and registers the bot's schemas in
+  // the store. Throws livebot::Error naming the plugin and the first refused
+  // change; call inside a transaction before the first execution, so the
+  // moves are committed with the rest or not at all.
   void register_schemas();
 
   void execute(const Input &in);
@@ -104,6 +107,18 @@ class Executor {
   // due at one time go: data stream messages in send order, schedules by id,
   // then timers in initialize order and by reference.
   bool run_due(std::string_view location, int64_t now_ms);
+  // Retirement (docs/RETIREMENT.md), between executions. Drains one
+  // location of retiring microservice `ms`: each of its instances there
+  // hears destroy() and is deleted with its timers, and the location's
+  // waiting data stream messages addressed to it are dropped. A destroy
+  // that fails is recorded; the purge happens all the same. Written by the
+  // next flush().
+  struct Purged {
+    int64_t instances = 0;
+    int64_t messages_dropped = 0;
+  };
+  Purged purge(std::string_view location, size_t ms, int64_t now_ms);
+
   // Microservices (indices into Bot::microservices()) with a callback that
   // failed in the last execute().
   const std::vector<size_t> &last_failures() const { return last_failures_; }
@@ -146,6 +161,9 @@ class Executor {
 
   // Drops every cached location (after a rollback, say).
   void forget();
+  // Drops one cached location, flushed already: a sweep through thousands
+  // of locations does not keep them all in memory.
+  void evict(std::string_view location);
 
   void set_log_sink(PluginLogSink sink, void *ctx) { log_sink_ = sink, log_ctx_ = ctx; }
   const ExecutorStats &stats() const { return stats_; }
@@ -176,6 +194,10 @@ class Executor {
   // their state and timers.
   void remove_device(Location &loc, const std::string &device_id);
   void sync_instances(Location &loc);
+  void destroy(Location &loc, Instance &inst, int64_t now_ms);
+  // The retiring microservice a data stream address names, if any: messages
+  // to it are dropped and counted.
+  LoadedMicroservice *retiring_addressee(std::string_view address);
   void order_instances(Location &loc);
   // What a location has due first, in run_due's order.
   struct Due {

@@ -56,12 +56,17 @@ bool valid_name(const std::string &n) {
 MicroserviceSpec read_microservice(const json &m, bool device, const fs::path &dir, const std::string &where,
                                    const std::string &ctx) {
   if (!m.is_object()) throw Error(where, ctx + "must be an object");
-  only_keys(m, device ? std::set<std::string>{"name", "plugin", "priority", "sha256", "device_types"}
-                      : std::set<std::string>{"name", "plugin", "priority", "sha256"},
+  only_keys(m, device ? std::set<std::string>{"name", "plugin", "priority", "sha256", "previous_name", "device_types"}
+                      : std::set<std::string>{"name", "plugin", "priority", "sha256", "previous_name"},
             where, ctx);
   MicroserviceSpec s;
   s.name = need_string(m, "name", where, ctx);
   if (!valid_name(s.name)) throw Error(where, ctx + "name '" + s.name + "' may hold only letters, digits, '_', '-', '.'");
+  if (m.contains("previous_name")) {
+    s.previous_name = need_string(m, "previous_name", where, ctx);
+    if (!valid_name(s.previous_name) || s.previous_name == s.name)
+      throw Error(where, ctx + "previous_name '" + s.previous_name + "' must be another valid name");
+  }
   const fs::path plugin = need_string(m, "plugin", where, ctx);
   s.plugin = (plugin.is_absolute() ? plugin : dir / plugin).lexically_normal().string();
   if (!fs::is_regular_file(s.plugin))

@@ -29,6 +29,7 @@ struct MicroserviceSpec {
   int32_t priority = 0;  // execution_priority: higher runs first
   std::vector<int32_t> device_types;  // device microservices only
   std::string sha256;    // when set, the only plugin content that may load
+  std::string previous_name;  // its name before a rename: stored state moves to `name`
   bool is_device() const { return !device_types.empty(); }
 };
 

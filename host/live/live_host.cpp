@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <deque>
@@ -19,6 +20,7 @@
 #include "engine/executor.hpp"
 #include "loader/elf_check.hpp"
 #include "loader/staging.hpp"
+#include "retire/retirer.hpp"
 #include "schedule/due_queue.hpp"
 #include "store/store.hpp"
 #include "watch/watcher.hpp"
@@ -39,6 +41,10 @@ json error_reply(const std::string &why) { return {{"ok", false}, {"error", why}
 // Inputs handled per turn of the loop, so commands and new connections are
 // served between them under a steady stream.
 constexpr int kInputsPerTurn = 64;
+// The retirement sweep: how often it runs, and at most how many locations
+// one turn purges (one transaction), so live inputs wait for no longer.
+constexpr uint64_t kSweepEveryMs = 20;
+constexpr size_t kMaxSweepBatch = 64;
 
 }  // namespace
 
@@ -56,6 +62,11 @@ struct LiveHost::Impl {
   std::unique_ptr<store::Store> st;
   std::unique_ptr<engine::Executor> ex;
   std::unique_ptr<reload::Reloader> reloader;
+  std::unique_ptr<retire::Retirer> retirer;
+  uv_timer_t sweeper{};
+  double sweep_tokens = 0;
+  int64_t swept_ms = 0;  // when the sweep last ran
+  std::set<std::string> named;  // microservices bot.json named when last read
   std::unique_ptr<control::Server> server;
   std::vector<std::unique_ptr<watch::DirWatcher>> watchers;
   uv_idle_t drain{};
@@ -75,6 +86,9 @@ struct LiveHost::Impl {
     bot = engine::Bot::load(engine::load_manifest(opts.bot_dir), staging);
     st = store::open_sqlite_store(opts.store_path);
     ex = std::make_unique<engine::Executor>(*st, *bot, opts.timezone);
+    for (const auto &m : bot->microservices()) named.insert(m.spec.name);
+    retirer = std::make_unique<retire::Retirer>(*st, *ex, staging, retire::RetireOptions{opts.retire_rate});
+    retirer->resume();  // before the reloader: it keeps a slot per microservice
     st->begin();
     try {
       ex->register_schemas();
@@ -92,6 +106,9 @@ struct LiveHost::Impl {
     ticker.data = this;
     uv_timer_init(&loop, &wake);
     wake.data = this;
+    uv_timer_init(&loop, &sweeper);
+    sweeper.data = this;
+    if (retirer->active()) start_sweep();
     for (const auto &id : st->location_ids()) arm(id);
     rearm();
     uv_timer_start(
@@ -144,6 +161,7 @@ struct LiveHost::Impl {
       return;
     }
     if (std::holds_alternative<control::StatusRequest>(req)) return reply(status().dump());
+    if (const auto *r = std::get_if<control::RetireRequest>(&req)) return reply(retire(r->microservice).dump());
     reply(reload(std::get<control::ReloadRequest>(req).microservice).dump());
   }
 
@@ -156,6 +174,7 @@ struct LiveHost::Impl {
       json r;
       try {
         st->begin();
+        retirer->before_execution(q.req.location, wall_ms());
         reloader->execute(in, wall_ms());
         ex->flush();
         st->commit();
@@ -204,6 +223,7 @@ struct LiveHost::Impl {
       for (;;) {
         try {
           st->begin();
+          retirer->before_execution(location, now);
           const bool ran = reloader->run_due(location, now, now);
           ex->flush();
           st->commit();
@@ -222,17 +242,21 @@ struct LiveHost::Impl {
     rearm();
   }
 
-  // One watcher per directory holding plugin files, reporting only those files.
+  // One watcher per directory holding plugin files or bot.json, reporting
+  // only those files.
   void watch_plugins() {
     std::map<std::string, std::set<std::string>> dirs;
     for (const auto &m : bot->microservices()) {
       const std::filesystem::path p(m.spec.plugin);
       dirs[p.parent_path().string()].insert(p.filename().string());
     }
+    const std::filesystem::path manifest(bot->manifest().path);
+    dirs[manifest.parent_path().string()].insert(manifest.filename().string());
     for (auto &[dir, names] : dirs) {
       watch::WatchOptions wo;
       wo.accept = [names](std::string_view n) { return names.count(std::string(n)) > 0; };
-      wo.complete = [](const std::string &path) {
+      wo.complete = [manifest = bot->manifest().path](const std::string &path) {
+        if (path == manifest) return true;  // read whole, and refused whole if malformed
         try {
           loader::check_elf_file(path);
           return true;
@@ -250,9 +274,10 @@ struct LiveHost::Impl {
 
   void on_files(const std::vector<watch::Change> &changes) {
     const auto &all = bot->microservices();
-    for (const auto &c : changes)
+    for (const auto &c : changes) {
+      if (c.path == bot->manifest().path && c.kind != watch::Change::Kind::Removed) on_manifest();
       for (size_t i = 0; i < all.size(); ++i) {
-        if (all[i].spec.plugin != c.path) continue;
+        if (all[i].spec.plugin != c.path || all[i].retiring) continue;
         if (c.kind == watch::Change::Kind::Removed) {
           spdlog::warn("{}: {} is gone; its staged copy keeps serving, and nothing of its memory is lost",
                        all[i].spec.name, c.path);
@@ -260,6 +285,97 @@ struct LiveHost::Impl {
         }
         offer(i);
       }
+    }
+  }
+
+  // bot.json changed: microservices it dropped are retired, retiring ones it
+  // names again have their retirement cancelled.
+  void on_manifest() {
+    engine::Manifest next;
+    try {
+      next = engine::load_manifest(opts.bot_dir);
+    } catch (const Error &e) {
+      spdlog::error("{}; the bot runs on as it was", e.what());
+      return;
+    }
+    std::map<std::string, const engine::MicroserviceSpec *> names;
+    std::set<std::string> renamed;
+    for (const auto &spec : next.microservices) {
+      names.emplace(spec.name, &spec);
+      if (!spec.previous_name.empty()) renamed.insert(spec.previous_name);
+    }
+    const auto &all = bot->microservices();
+    for (size_t i = 0; i < all.size(); ++i) {
+      const std::string name = all[i].spec.name;
+      const auto now = names.find(name);
+      const bool was = named.count(name) > 0, is = now != names.end();
+      // A rename moves the state at the next start; retiring would purge it.
+      if (was && !is && renamed.count(name))
+        spdlog::warn("{}: renamed in {}; restart the host to move its state to the new name", name, next.path);
+      else if (was && !is && !all[i].retiring)
+        start_retiring(i);
+      if (!was && is && all[i].retiring && !retirer->cancel(*now->second))
+        spdlog::warn("{}: named again after its retirement ended; restart the host to run it", name);
+    }
+    named.clear();
+    for (const auto &[name, spec] : names) {
+      if (std::none_of(all.begin(), all.end(), [&](const auto &m) { return m.spec.name == name; }))
+        spdlog::warn("{}: new in {}; restart the host to run it", name, next.path);
+      named.insert(name);
+    }
+  }
+
+  void start_retiring(size_t i) {
+    // A location armed only for its timers wakes once more, finds nothing
+    // due and is disarmed.
+    retirer->start(i, wall_ms());
+    start_sweep();
+  }
+
+  json retire(const std::string &name) {
+    try {
+      const size_t i = reloader->index_of(name);
+      start_retiring(i);
+    } catch (const Error &e) {
+      return error_reply(e.what());
+    }
+    for (auto &r : retirer->status(wall_ms()))
+      if (r["name"] == name) return {{"ok", true}, {"retirement", r}};
+    return error_reply(name + ": retirement not recorded");
+  }
+
+  void start_sweep() {
+    swept_ms = wall_ms();
+    sweep_tokens = 0;
+    uv_timer_start(
+        &sweeper, [](uv_timer_t *t) { static_cast<Impl *>(t->data)->sweep(); }, kSweepEveryMs, kSweepEveryMs);
+  }
+
+  // One turn of the sweep: as many locations as the rate allows since the
+  // last, in one transaction; then whatever is drained is released.
+  void sweep() {
+    const int64_t now = wall_ms();
+    const double rate = retirer->rate();
+    sweep_tokens = rate > 0 ? std::min<double>(sweep_tokens + rate * static_cast<double>(now - swept_ms) / 1000.0,
+                                               static_cast<double>(kMaxSweepBatch))
+                            : static_cast<double>(kMaxSweepBatch);
+    swept_ms = now;
+    try {
+      if (const auto budget = static_cast<size_t>(sweep_tokens); budget > 0) {
+        st->begin();
+        const size_t n = retirer->sweep(budget, now);
+        ex->flush();
+        st->commit();
+        retirer->evict();
+        sweep_tokens -= static_cast<double>(n);
+      }
+      retirer->release_ready(now, [this](size_t i) { return reloader->on_probation(i); });
+    } catch (const std::exception &e) {
+      if (st->in_transaction()) st->rollback();
+      ex->forget();
+      spdlog::error("retirement sweep not committed: {}", e.what());
+    }
+    if (!retirer->active()) uv_timer_stop(&sweeper);
   }
 
   // Offers microservice `i`'s plugin file, in a transaction of its own (a
@@ -282,7 +398,7 @@ struct LiveHost::Impl {
       return error_reply(e.what());
     }
     for (size_t i = 0; i < all.size(); ++i)
-      if (only.empty() || all[i].spec.name == only) results.push_back(offer(i));
+      if (!all[i].retiring && (only.empty() || all[i].spec.name == only)) results.push_back(offer(i));
     return {{"ok", true}, {"results", results}};
   }
 
@@ -307,7 +423,9 @@ struct LiveHost::Impl {
                     {"version", m.plugin->version()},
                     {"generation", m.plugin->generation()},
                     {"staged", m.plugin->staged_path()},
-                    {"state", reloader->on_probation(i) ? "probation" : "serving"},
+                    {"state", m.retiring                  ? (m.plugin->loaded() ? "retiring" : "retired")
+                              : reloader->on_probation(i) ? "probation"
+                                                          : "serving"},
                     {"executions", m.stats.executions},
                     {"errors", m.stats.errors},
                     {"versions", versions}});
@@ -324,8 +442,20 @@ struct LiveHost::Impl {
             {"failed_commits", failed_commits},
             {"quarantined", st->count_quarantined()},
             {"microservices", ms},
+            {"retirements", retirer->status(wall_ms())},
+            {"kept_aside", kept_aside()},
             {"watching", watched_dirs()},
             {"mapped_images", reloader->mapped_images()}};
+  }
+
+  // Stored state of microservices this host neither runs nor retires: kept
+  // aside, untouched, until the microservice returns or is retired.
+  json kept_aside() {
+    json out = json::array();
+    const auto &all = bot->microservices();
+    for (const auto &name : st->stored_microservices())
+      if (std::none_of(all.begin(), all.end(), [&](const auto &m) { return m.spec.name == name; })) out.push_back(name);
+    return out;
   }
 
   void shut_down() {
@@ -336,7 +466,7 @@ struct LiveHost::Impl {
     run_some(-1);  // everything queued is still served, and answered
     if (server) server->close();
     for (uv_handle_t *h : {reinterpret_cast<uv_handle_t *>(&drain), reinterpret_cast<uv_handle_t *>(&ticker),
-                           reinterpret_cast<uv_handle_t *>(&wake)})
+                           reinterpret_cast<uv_handle_t *>(&wake), reinterpret_cast<uv_handle_t *>(&sweeper)})
       uv_close(h, nullptr);
   }
 };

@@ -9,6 +9,8 @@
 //  - A plugin file that changes on disk is offered to the reloader once its
 //    build is complete (watch/watcher.hpp); one that disappears leaves its
 //    staged copy serving, with a warning.
+//  - bot.json is watched too: a microservice it no longer names is retired
+//    (retire/retirer.hpp), one it names again has its retirement cancelled.
 //  - SIGTERM or SIGINT: no new connections, every queued input is still
 //    executed and committed, then run() returns 0.
 #pragma once
@@ -31,6 +33,8 @@ struct LiveOptions {
   bool watch = true;
   int64_t debounce_ms = 150;
   bool poll_only = false;  // file systems without inotify
+  // Retirement: locations purged per second by the sweep (0: unbounded).
+  double retire_rate = 100;
 };
 
 class LiveHost {

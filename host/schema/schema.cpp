@@ -138,4 +138,12 @@ std::vector<std::string> new_fields(const BinarySchema &before, const BinarySche
   return out;
 }
 
+std::vector<std::string> deprecated_present(const BinarySchema &marking, std::string_view buffer) {
+  std::vector<std::string> out;
+  const flatbuffers::Table *root = flatbuffers::GetAnyRoot(data_of(buffer));
+  for (const reflection::Field *f : *marking.reflection().root_table()->fields())
+    if (f->deprecated() && root->GetOptionalFieldOffset(f->offset()) != 0) out.push_back(f->name()->str());
+  return out;
+}
+
 }  // namespace livebot::schema

@@ -46,4 +46,10 @@ class BinarySchema {
 // Field lesson 13: this is the only sound source of "absent from this state".
 std::vector<std::string> new_fields(const BinarySchema &before, const BinarySchema &now);
 
+// Root-table fields `marking` deprecates that `buffer` still holds: data
+// the next save by code of that schema drops (the object API packs no
+// deprecated field). `buffer` must have verified against the schema that
+// wrote it, and that schema must be one `marking` can read (the gate).
+std::vector<std::string> deprecated_present(const BinarySchema &marking, std::string_view buffer);
+
 }  // namespace livebot::schema

@@ -28,7 +28,7 @@ namespace {
 constexpr int32_t kApplicationId = 0x4C564254;
 // PRAGMA user_version. A newer file is refused; an older one is brought up
 // to date by kUpgrades when opened for writing.
-constexpr int64_t kSchemaVersion = 3;
+constexpr int64_t kSchemaVersion = 4;
 // How long to wait for another process's write lock before failing.
 constexpr int kBusyTimeoutMs = 5000;
 
@@ -171,6 +171,36 @@ CREATE TABLE quarantine (
   state BLOB NOT NULL,
   reason TEXT NOT NULL
 ) STRICT;
+)sql",
+    // 3 -> 4: retirement of removed microservices.
+    R"sql(
+CREATE TABLE retirements (
+  -- A microservice removed from the bot: drained, then released.
+  microservice TEXT PRIMARY KEY,
+  state TEXT NOT NULL CHECK (state IN ('retiring', 'retired')),
+  started_ms INTEGER NOT NULL,
+  bot_version TEXT NOT NULL,   -- the bot version that dropped it
+  file TEXT NOT NULL,          -- its plugin file as the manifest named it
+  version TEXT NOT NULL,       -- the microservice's own version
+  plugin BLOB NOT NULL,        -- the plugin's bytes while retiring, for destroy; '' once retired
+  released_ms INTEGER NOT NULL,
+  purged INTEGER NOT NULL,     -- once retired: locations purged (their records are gone)
+  messages_dropped INTEGER NOT NULL
+) STRICT;  -- a rowid table: the plugin's bytes stay out of the key b-tree
+
+CREATE TABLE purges (
+  -- One location drained of a retiring microservice, written with the purge.
+  microservice TEXT NOT NULL REFERENCES retirements (microservice)
+    ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+  location TEXT NOT NULL,
+  wall_ms INTEGER NOT NULL,
+  instances INTEGER NOT NULL,
+  messages_dropped INTEGER NOT NULL,
+  by TEXT NOT NULL,  -- 'execution' or 'sweep'
+  PRIMARY KEY (microservice, location)  -- a location is purged once
+) STRICT, WITHOUT ROWID;
+-- Which microservices have state: read at start, per name.
+CREATE INDEX instances_by_microservice ON instances (microservice);
 )sql",
 };
 static_assert(std::size(kUpgrades) == kSchemaVersion - 1, "one upgrade per schema version after the first");
@@ -747,6 +777,93 @@ class SqliteStore final : public Store {
         .run();
   }
 
+  std::vector<RetirementRecord> load_retirements() override {
+    Query q = query(st_.load_retirements, "load_retirements");
+    std::vector<RetirementRecord> out;
+    while (q.row())
+      out.push_back({q.text_at(0), q.text_at(1), q.integer_at(2), q.text_at(3), q.text_at(4), q.text_at(5),
+                     q.blob_at(6), q.integer_at(7), q.integer_at(8), q.integer_at(9)});
+    return out;
+  }
+
+  void put_retirement(const RetirementRecord &r) override {
+    write(st_.put_retirement, "put_retirement")
+        .text(r.microservice)
+        .text(r.state)
+        .integer(r.started_ms)
+        .text(r.bot_version)
+        .text(r.file)
+        .text(r.version)
+        .blob(r.plugin)
+        .integer(r.released_ms)
+        .integer(r.purged)
+        .integer(r.messages_dropped)
+        .run();
+  }
+
+  void delete_retirement(const std::string &microservice) override {
+    write(st_.delete_retirement, "delete_retirement").text(microservice).run();
+  }
+
+  void add_purge(const PurgeRecord &p) override {
+    write(st_.add_purge, "add_purge")
+        .text(p.microservice)
+        .text(p.location)
+        .integer(p.wall_ms)
+        .integer(p.instances)
+        .integer(p.messages_dropped)
+        .text(p.by)
+        .run();
+  }
+
+  bool is_purged(const std::string &microservice, const std::string &location) override {
+    Query q = query(st_.is_purged, "is_purged");
+    q.text(microservice).text(location);
+    return q.row();
+  }
+
+  int64_t purged_count(const std::string &microservice) override {
+    Query q = query(st_.purged_count, "purged_count");
+    q.text(microservice);
+    return q.row() ? q.integer_at(0) : 0;
+  }
+
+  int64_t purged_messages(const std::string &microservice) override {
+    Query q = query(st_.purged_messages, "purged_messages");
+    q.text(microservice);
+    return q.row() ? q.integer_at(0) : 0;
+  }
+
+  void delete_purges(const std::string &microservice) override {
+    write(st_.delete_purges, "delete_purges").text(microservice).run();
+  }
+
+  std::vector<std::string> unpurged_locations(const std::string &microservice, const std::string &after,
+                                              size_t limit) override {
+    Query q = query(st_.unpurged_locations, "unpurged_locations");
+    q.text(after).text(microservice).integer(static_cast<int64_t>(std::min<size_t>(limit, std::numeric_limits<int64_t>::max())));
+    std::vector<std::string> out;
+    while (q.row()) out.push_back(q.text_at(0));
+    return out;
+  }
+
+  int64_t location_count() override {
+    Query q = query(st_.location_count, "location_count");
+    return q.row() ? q.integer_at(0) : 0;
+  }
+
+  std::vector<std::string> stored_microservices() override {
+    Query q = query(st_.stored_microservices, "stored_microservices");
+    std::vector<std::string> out;
+    while (q.row()) out.push_back(q.text_at(0));
+    return out;
+  }
+
+  void rename_microservice(const std::string &from, const std::string &to) override {
+    write(st_.rename_instances, "rename_microservice").text(to).text(from).run();
+    write(st_.readdress_datastreams, "rename_microservice").text(to).text(from).run();
+  }
+
   std::vector<OutputRecord> list_outputs() override {
     Query q = query(st_.list_outputs, "list_outputs");
     std::vector<OutputRecord> out;
@@ -899,6 +1016,31 @@ class SqliteStore final : public Store {
           "VALUES (?, ?, ?, ?, ?)");
     st_.list_outputs =
         p("SELECT id, event_ms, location, microservice, kind, body FROM outputs ORDER BY id");
+    st_.load_retirements =
+        p("SELECT microservice, state, started_ms, bot_version, file, version, plugin, released_ms, purged, "
+          "messages_dropped FROM retirements ORDER BY microservice");
+    st_.put_retirement =
+        p("INSERT INTO retirements (microservice, state, started_ms, bot_version, file, version, plugin, "
+          "released_ms, purged, messages_dropped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+          "ON CONFLICT (microservice) DO UPDATE SET state = excluded.state, started_ms = excluded.started_ms, "
+          "bot_version = excluded.bot_version, file = excluded.file, version = excluded.version, "
+          "plugin = excluded.plugin, released_ms = excluded.released_ms, purged = excluded.purged, "
+          "messages_dropped = excluded.messages_dropped");
+    st_.delete_retirement = p("DELETE FROM retirements WHERE microservice = ?");
+    st_.add_purge =
+        p("INSERT INTO purges (microservice, location, wall_ms, instances, messages_dropped, by) "
+          "VALUES (?, ?, ?, ?, ?, ?)");
+    st_.is_purged = p("SELECT 1 FROM purges WHERE microservice = ? AND location = ?");
+    st_.purged_count = p("SELECT count(*) FROM purges WHERE microservice = ?");
+    st_.purged_messages = p("SELECT coalesce(sum(messages_dropped), 0) FROM purges WHERE microservice = ?");
+    st_.delete_purges = p("DELETE FROM purges WHERE microservice = ?");
+    st_.unpurged_locations =
+        p("SELECT id FROM locations l WHERE id > ?1 AND NOT EXISTS "
+          "(SELECT 1 FROM purges p WHERE p.microservice = ?2 AND p.location = l.id) ORDER BY id LIMIT ?3");
+    st_.location_count = p("SELECT count(*) FROM locations");
+    st_.stored_microservices = p("SELECT DISTINCT microservice FROM instances ORDER BY 1");
+    st_.rename_instances = p("UPDATE instances SET microservice = ? WHERE microservice = ?");
+    st_.readdress_datastreams = p("UPDATE datastreams SET address = ? WHERE address = ?");
   }
 
   std::string path_;
@@ -921,6 +1063,9 @@ class SqliteStore final : public Store {
     Stmt add_error, list_errors, list_errors_of_bot;
     Stmt add_quarantine, list_quarantine, count_quarantine;
     Stmt add_output, list_outputs;
+    Stmt load_retirements, put_retirement, delete_retirement, add_purge, is_purged, purged_count, purged_messages,
+        delete_purges, unpurged_locations, location_count, stored_microservices, rename_instances,
+        readdress_datastreams;
   } st_;
 };
 

@@ -106,6 +106,33 @@ struct OutputRecord {
   std::string body;  // JSON text
 };
 
+// A microservice removed from the bot, being drained location by location
+// (retiring) or drained and unloaded (retired). docs/RETIREMENT.md.
+struct RetirementRecord {
+  std::string microservice;
+  std::string state;  // "retiring" or "retired"
+  int64_t started_ms = 0;  // wall clock
+  std::string bot_version;  // the bot version that dropped it
+  std::string file;         // its plugin file as the manifest named it
+  std::string version;      // the microservice's own version
+  // The plugin's bytes while retiring, so that a host restarted after the
+  // file was deleted can still call destroy; emptied once retired.
+  std::string plugin;
+  int64_t released_ms = 0;   // retired: when its library was unloaded
+  int64_t purged = 0;        // retired: locations purged
+  int64_t messages_dropped = 0;  // retired: data stream messages addressed to it, dropped
+};
+
+// One location drained of a retiring microservice, committed with the purge.
+struct PurgeRecord {
+  std::string microservice;
+  std::string location;
+  int64_t wall_ms = 0;
+  int64_t instances = 0;         // instances deleted (device microservices: one per device)
+  int64_t messages_dropped = 0;  // waiting data stream messages addressed to it
+  std::string by;                // "execution" or "sweep"
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -186,6 +213,28 @@ class Store {
   // Outputs, oldest first.
   virtual void add_output(const OutputRecord &out) = 0;
   virtual std::vector<OutputRecord> list_outputs() = 0;
+
+  // Retirements, by microservice. Deleting one deletes its purge records.
+  virtual std::vector<RetirementRecord> load_retirements() = 0;
+  virtual void put_retirement(const RetirementRecord &r) = 0;
+  virtual void delete_retirement(const std::string &microservice) = 0;
+  // A second purge record of one location fails: no location is purged twice.
+  virtual void add_purge(const PurgeRecord &p) = 0;
+  virtual bool is_purged(const std::string &microservice, const std::string &location) = 0;
+  virtual int64_t purged_count(const std::string &microservice) = 0;
+  // The purges' dropped messages, summed.
+  virtual int64_t purged_messages(const std::string &microservice) = 0;
+  virtual void delete_purges(const std::string &microservice) = 0;
+  // Up to `limit` locations after `after` (by id) not yet purged of it.
+  virtual std::vector<std::string> unpurged_locations(const std::string &microservice, const std::string &after,
+                                                      size_t limit) = 0;
+  virtual int64_t location_count() = 0;
+  // Every microservice that has stored state in some location, by name.
+  virtual std::vector<std::string> stored_microservices() = 0;
+  // A rename: every instance of `from` (and so its timers, which follow the
+  // instance id) becomes `to`'s, and waiting data stream messages addressed
+  // to `from` are addressed to `to`.
+  virtual void rename_microservice(const std::string &from, const std::string &to) = 0;
 };
 
 struct OpenOptions {

@@ -64,6 +64,18 @@ struct CountingStore : store::Store {
   int64_t count_quarantined() override { return inner->count_quarantined(); }
   void add_output(const store::OutputRecord &a) override { return inner->add_output(a); }
   std::vector<store::OutputRecord> list_outputs() override { return inner->list_outputs(); }
+  std::vector<store::RetirementRecord> load_retirements() override { return inner->load_retirements(); }
+  void put_retirement(const store::RetirementRecord &a) override { return inner->put_retirement(a); }
+  void delete_retirement(const std::string &a) override { return inner->delete_retirement(a); }
+  void add_purge(const store::PurgeRecord &a) override { return inner->add_purge(a); }
+  bool is_purged(const std::string &a, const std::string &b) override { return inner->is_purged(a, b); }
+  int64_t purged_count(const std::string &a) override { return inner->purged_count(a); }
+  int64_t purged_messages(const std::string &a) override { return inner->purged_messages(a); }
+  void delete_purges(const std::string &a) override { return inner->delete_purges(a); }
+  std::vector<std::string> unpurged_locations(const std::string &a, const std::string &b, size_t c) override { return inner->unpurged_locations(a, b, c); }
+  int64_t location_count() override { return inner->location_count(); }
+  std::vector<std::string> stored_microservices() override { return inner->stored_microservices(); }
+  void rename_microservice(const std::string &a, const std::string &b) override { return inner->rename_microservice(a, b); }
 };
 
 }  // namespace

@@ -147,7 +147,7 @@ TEST_CASE("v1 then v2 on one store: v1's memory survives, new fields start from 
   loader::Staging staging;
   const auto v1 = loader::Plugin::load(plugin_v1, staging);
   auto raw = store::open_sqlite_store(store, {.create = false, .read_only = true});
-  int switched = 0;
+  int switched = 0, kept_v1 = 0;
   for (const auto &[loc, n] : all.modes) {
     const auto st = state(store, loc);
     const auto mem = memory_of(st);
@@ -161,6 +161,7 @@ TEST_CASE("v1 then v2 on one store: v1's memory survives, new fields start from 
       // untouched, until it next executes.
       CHECK(st["bot_version"] == "1.0.0");
       CHECK(as_v1.contains("legacy_note"));
+      ++kept_v1;
       continue;
     }
     ++switched;
@@ -178,6 +179,20 @@ TEST_CASE("v1 then v2 on one store: v1's memory survives, new fields start from 
     CHECK_FALSE(as_v1.contains("legacy_note"));
   }
   CHECK(switched >= 1);
+  // The store tells how many locations still hold the deprecated field's
+  // data: those that have not executed since the switch.
+  const auto held = cli.run({"state", "--deprecated", "--store", store, "--json"});
+  INFO(held.err);
+  REQUIRE(held.exit_code == 0);
+  const auto report = json::parse(held.out);
+  REQUIRE(report.size() == 1);
+  CHECK(report[0]["microservice"] == "location_memory");
+  CHECK(report[0]["field"] == "legacy_note");
+  CHECK(report[0]["locations"] == kept_v1);
+  CHECK(report[0]["of"] == kept_v1 + switched);
+  const auto text = cli.run({"state", "--deprecated", "--store", store});
+  CHECK_THAT(text.out, Catch::Contains("location_memory.legacy_note: deprecated, still held by " +
+                                       std::to_string(kept_v1) + " of " + std::to_string(kept_v1 + switched)));
 }
 
 TEST_CASE("a playback killed with SIGKILL resumes to exactly the state of an uninterrupted run",

@@ -30,6 +30,9 @@ class Probe : public livebot::Microservice<probe::ProbeStateT> {
   void device_added(const livebot::Device &d) override { hear("added:" + std::string(d.id())); }
   void device_deleted(const livebot::Device &d) override { hear("deleted:" + std::string(d.id())); }
   void destroy() override {
+    // A measurement's `save` of "throw_in_destroy" makes a later destroy fail.
+    if (const auto mine = host().load_variable(PROBE_NAME); mine && mine->as_string() == "throw_in_destroy")
+      throw std::runtime_error("asked to throw in destroy");
     // The instance's state goes with it: what it did is told in a variable.
     const auto gone = host().load_variable("destroyed");
     host().save_variable("destroyed", (gone ? gone->as_string() : std::string()) + PROBE_NAME "[" +

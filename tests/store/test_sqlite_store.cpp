@@ -331,12 +331,13 @@ TEST_CASE("a store of schema version 1 is upgraded when opened for writing, refu
     store->put_instance("home", instance("door", "d1", 7, kNulBytes));
     store->commit();
   }
-  // What version 1 was: this schema without the tables versions 2 and 3 added.
+  // What version 1 was: this schema without the tables versions 2 to 4 added.
   raw_sql(path, "DROP TABLE timers; DROP TABLE schedules; DROP TABLE datastreams; DROP TABLE quarantine; "
+                "DROP TABLE purges; DROP TABLE retirements; DROP INDEX instances_by_microservice; "
                 "PRAGMA user_version = 1");
   const std::string v1 = read_bytes(path);
   CHECK_THROWS_WITH(open_sqlite_store(path, {.read_only = true}),
-                    path + ": store schema version 1 predates this livebot's (3); open it for writing once "
+                    path + ": store schema version 1 predates this livebot's (4); open it for writing once "
                            "(livebot playback --resume, or a host) to upgrade it");
   CHECK(read_bytes(path) == v1);
   {
@@ -346,13 +347,13 @@ TEST_CASE("a store of schema version 1 is upgraded when opened for writing, refu
     store->put_timer("home", {7, "open", 5000});
     store->commit();
   }
-  CHECK(raw_sql(path, "PRAGMA user_version") == "3");
+  CHECK(raw_sql(path, "PRAGMA user_version") == "4");
   auto reader = open_sqlite_store(path, {.read_only = true});
   CHECK(reader->load_timers("home").size() == 1);
   CHECK(reader->count_quarantined() == 0);
 }
 
-TEST_CASE("a version 2 store gains the quarantine table, its memory kept", "[store]") {
+TEST_CASE("a version 2 store gains the quarantine table (and what came after), its memory kept", "[store]") {
   TempDir tmp;
   const std::string path = tmp.file();
   {
@@ -363,9 +364,10 @@ TEST_CASE("a version 2 store gains the quarantine table, its memory kept", "[sto
     store->put_timer("home", {7, "open", 5000});
     store->commit();
   }
-  raw_sql(path, "DROP TABLE quarantine; PRAGMA user_version = 2");
+  raw_sql(path, "DROP TABLE quarantine; DROP TABLE purges; DROP TABLE retirements; "
+                "DROP INDEX instances_by_microservice; PRAGMA user_version = 2");
   auto store = open_sqlite_store(path);
-  CHECK(raw_sql(path, "PRAGMA user_version") == "3");
+  CHECK(raw_sql(path, "PRAGMA user_version") == "4");
   CHECK(store->load_instance("home", "door", "d1")->state == kNulBytes);
   store->begin();
   store->quarantine_instance({0, 42, "home", *store->load_instance("home", "door", "d1"), "does not verify"});
@@ -383,6 +385,65 @@ TEST_CASE("a version 2 store gains the quarantine table, its memory kept", "[sto
   CHECK(kept[0].instance.state == kNulBytes);
   CHECK(kept[0].reason == "does not verify");
   CHECK(store->count_quarantined() == 1);
+}
+
+TEST_CASE("a store of schema version 3 gains retirements when opened for writing, its memory intact", "[store]") {
+  TempDir tmp;
+  const std::string path = tmp.file();
+  {
+    auto store = open_sqlite_store(path);
+    store->begin();
+    store->put_location(location("home"));
+    store->put_instance("home", instance("door", "d1", 7, kNulBytes));
+    store->put_timer("home", {7, "open", 5000});
+    store->commit();
+  }
+  raw_sql(path, "DROP TABLE purges; DROP TABLE retirements; DROP INDEX instances_by_microservice; "
+                "PRAGMA user_version = 3");
+  {
+    auto store = open_sqlite_store(path);
+    CHECK(store->load_instance("home", "door", "d1")->state == kNulBytes);
+    CHECK(store->load_timers("home").size() == 1);
+    CHECK(store->load_retirements().empty());
+  }
+  CHECK(raw_sql(path, "PRAGMA user_version") == "4");
+}
+
+TEST_CASE("retirements: purge records, one per location, gone with their retirement", "[store][retire]") {
+  TempDir tmp;
+  auto store = open_sqlite_store(tmp.file());
+  store->begin();
+  for (const char *id : {"a", "b", "c"}) store->put_location(location(id));
+  store->put_instance("a", instance("old", "", store->allocate_instance_id(), "x"));
+  store->put_instance("b", instance("kept", "", store->allocate_instance_id(), "y"));
+  RetirementRecord r{"old", "retiring", 1000, "2.0.0", "/bots/old.so", "1.0.0", kNulBytes, 0, 0, 0};
+  store->put_retirement(r);
+  store->add_purge({"old", "a", 1001, 1, 2, "execution"});
+  store->commit();
+
+  CHECK(store->stored_microservices() == std::vector<std::string>{"kept", "old"});
+  REQUIRE(store->load_retirements().size() == 1);
+  CHECK(store->load_retirements()[0].plugin == kNulBytes);
+  CHECK(store->is_purged("old", "a"));
+  CHECK_FALSE(store->is_purged("old", "b"));
+  CHECK(store->purged_count("old") == 1);
+  CHECK(store->purged_messages("old") == 2);
+  CHECK(store->location_count() == 3);
+  CHECK(store->unpurged_locations("old", "", 10) == std::vector<std::string>{"b", "c"});
+  CHECK(store->unpurged_locations("old", "b", 10) == std::vector<std::string>{"c"});
+  CHECK(store->unpurged_locations("old", "", 1) == std::vector<std::string>{"b"});
+
+  // A second purge of one location is refused, and takes nothing with it.
+  store->begin();
+  CHECK_THROWS_WITH(store->add_purge({"old", "a", 1002, 0, 0, "sweep"}), Contains("UNIQUE constraint failed"));
+  store->rollback();
+  CHECK(store->purged_count("old") == 1);
+
+  store->begin();
+  store->delete_retirement("old");
+  store->commit();
+  CHECK(store->load_retirements().empty());
+  CHECK(store->purged_count("old") == 0);
 }
 
 TEST_CASE("commit is durable at once, rollback discards", "[store]") {
@@ -533,8 +594,8 @@ TEST_CASE("a file that is not a livebot store is refused untouched", "[store]") 
   }
   SECTION("a store from a newer livebot") {
     open_sqlite_store(path);
-    raw_sql(path, "PRAGMA user_version = 4");
-    reason = "store schema version 4 is newer than this livebot reads (3)";
+    raw_sql(path, "PRAGMA user_version = 5");
+    reason = "store schema version 5 is newer than this livebot reads (4)";
   }
   const std::string before = read_bytes(path);
   REQUIRE_FALSE(before.empty());
@@ -556,7 +617,7 @@ TEST_CASE("a missing store is created only when asked", "[store]") {
   CHECK_FALSE(fs::exists(path));
   open_sqlite_store(path);
   CHECK(raw_sql(path, "PRAGMA application_id") == std::to_string(0x4C564254));
-  CHECK(raw_sql(path, "PRAGMA user_version") == "3");
+  CHECK(raw_sql(path, "PRAGMA user_version") == "4");
   CHECK(raw_sql(path, "PRAGMA journal_mode") == "wal");
   CHECK_NOTHROW(open_sqlite_store(path, {.create = false}));
 }

@@ -1,0 +1,314 @@
+// Retirement of removed microservices on the real `livebot run`: probe
+// plugins copied into the bot directory, bot.json edited and files deleted
+// while the host runs, SIGKILL mid-sweep, the store read back with SQLite.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <map>
+
+#include "retire/retire_host.hpp"
+
+using namespace livebot;
+using livebot::test::RetireHost;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string plugins = LIVEBOT_TEST_PLUGIN_DIR;
+const std::vector<std::string> kFiles = {plugins + "/probe_a.so", plugins + "/probe_b.so", plugins + "/probe_dev.so"};
+
+// Two location probes and a device probe for motion sensors, taking modes,
+// alerts, measurements, timers and data streams.
+json probe_manifest() {
+  return {{"bot", "retire-test"},
+          {"version", "1.0.0"},
+          {"triggers", 2 | 4 | 8 | 64 | 256},
+          {"microservices",
+           {{"location", {{{"name", "probe_a"}, {"plugin", "probe_a.so"}}, {{"name", "probe_b"}, {"plugin", "probe_b.so"}}}},
+            {"device", {{{"name", "probe_dev"}, {"plugin", "probe_dev.so"}, {"device_types", {9138}}}}}}}};
+}
+
+std::string loc(int i) { return "loc-" + std::string(i < 10 ? "00" : i < 100 ? "0" : "") + std::to_string(i); }
+
+// A motion sensor's measurement: probe_dev gets an instance; probe_a sets a
+// timer an hour away, so each location holds one of its timers.
+json measurement(const std::string &location, json params = json::object()) {
+  params["timer"] = "probe_a|later|3600000";
+  return {{"cmd", "send"}, {"location", location}, {"kind", "measurement"},
+          {"devices", {{{"id", "motion"}, {"type", 9138}, {"params", params}}}}};
+}
+
+void populate(RetireHost &h, int locations) {
+  for (int i = 0; i < locations; ++i) REQUIRE(h.ask(measurement(loc(i)))["ok"] == true);
+}
+
+// What a location's destroy() calls left behind (tests/plugins/probe.cpp).
+std::map<std::string, std::string> destroyed(const RetireHost &h) {
+  std::map<std::string, std::string> out;
+  for (const auto &row : h.rows("SELECT location, value FROM variables WHERE name = 'destroyed'")) {
+    const auto bar = row.find('|');
+    out[row.substr(0, bar)] = row.substr(bar + 1);
+  }
+  return out;
+}
+
+std::string retire_cli_status(const RetireHost &h) {
+  return test::retire_cli.run({"status", "--socket", h.socket}).out;
+}
+
+// Nothing of probe_a is left but its retirement record.
+void check_gone(const RetireHost &h) {
+  CHECK(h.count("SELECT count(*) FROM instances WHERE microservice = 'probe_a'") == 0);
+  CHECK(h.count("SELECT count(*) FROM timers") == 0);  // only probe_a set any
+  CHECK(h.count("SELECT count(*) FROM purges") == 0);
+  CHECK(h.rows("SELECT state, length(plugin) FROM retirements") == std::vector<std::string>{"retired|0"});
+}
+
+}  // namespace
+
+TEST_CASE("a microservice dropped from bot.json is drained everywhere, then released; its file may go at once",
+          "[retire]") {
+  RetireHost h(probe_manifest(), kFiles);
+  h.start("200");
+  populate(h, 30);
+  // A message to probe_a waits in loc-000 (sent an hour ahead): dropped.
+  auto early = measurement(loc(0), {{"stream", "probe_b|probe_a|hello"}});
+  early["timestamp_ms"] = 4'000'000'000'000;
+  REQUIRE(h.ask(early)["ok"] == true);
+  REQUIRE(h.count("SELECT count(*) FROM datastreams WHERE address = 'probe_a'") == 1);
+  const auto others = h.rows(
+      "SELECT location, microservice, device_id, state FROM instances WHERE microservice != 'probe_a' "
+      "AND location >= 'loc-010' ORDER BY 1, 2, 3");
+  REQUIRE(others.size() == 40);
+
+  h.drop("probe_a");
+  fs::remove(h.bot + "/probe_a.so");
+  REQUIRE(RetireHost::wait_until([&] { return h.retirement("probe_a").is_object(); }));
+  // Locations that execute are purged first, in their own transaction.
+  for (int i = 1; i < 5; ++i) CHECK(h.ask(measurement(loc(i)))["ok"] == true);
+  REQUIRE(h.wait_retired("probe_a"));
+
+  const auto status = h.ask({{"cmd", "status"}});
+  const auto r = h.retirement("probe_a");
+  CHECK(r["purged"] == 30);
+  CHECK(r["locations"] == 30);
+  CHECK(r["safe_to_delete"] == true);
+  CHECK(r["messages_dropped"] == 1);
+  CHECK(status["mapped_images"].size() == 2);
+  CHECK(status["kept_aside"].empty());
+  const auto text = retire_cli_status(h);
+  CHECK_THAT(text, Catch::Contains("retired probe_a 1.0.0: 30 locations purged, 1 messages dropped; " + h.bot +
+                                   "/probe_a.so is safe to delete"));
+
+  // Every location heard destroy() once; the other microservices' state is
+  // byte for byte what it was where nothing executed since.
+  const auto gone = destroyed(h);
+  CHECK(gone.size() == 30);
+  for (const auto &[location, value] : gone) CHECK(value == "probe_a[],");
+  CHECK(h.rows("SELECT location, microservice, device_id, state FROM instances WHERE microservice != 'probe_a' "
+               "AND location >= 'loc-010' ORDER BY 1, 2, 3") == others);
+  CHECK(h.count("SELECT count(*) FROM datastreams") == 0);
+  CHECK(h.count("SELECT count(*) FROM errors") == 0);
+  const auto stopped = h.stop();
+  CHECK(stopped.exit_code == 0);
+  CHECK_THAT(stopped.err, Catch::Contains("probe_a: retired: 30 locations purged, library unloaded; " + h.bot +
+                                          "/probe_a.so is safe to delete"));
+  check_gone(h);
+
+  // Named again, after a restart: a new microservice of that name.
+  fs::copy_file(plugins + "/probe_a.so", h.bot + "/probe_a.so");
+  h.write_manifest(h.manifest);
+  h.start("200");
+  CHECK(h.ask({{"cmd", "status"}})["retirements"].empty());
+  REQUIRE(h.ask(measurement(loc(0)))["ok"] == true);
+  CHECK(h.stop().exit_code == 0);
+  CHECK(h.count("SELECT count(*) FROM retirements") == 0);
+  CHECK(h.rows("SELECT location FROM instances WHERE microservice = 'probe_a'") == std::vector<std::string>{loc(0)});
+}
+
+TEST_CASE("a host killed mid-sweep resumes it: no location purged twice, none missed, the file long gone",
+          "[retire][crash]") {
+  RetireHost h(probe_manifest(), kFiles);
+  h.start("40");
+  populate(h, 120);
+  h.drop("probe_a");
+  fs::remove(h.bot + "/probe_a.so");
+  int64_t purged = 0;
+  REQUIRE(RetireHost::wait_until([&] {
+    const auto r = h.retirement("probe_a");
+    purged = r.is_object() ? r["purged"].get<int64_t>() : 0;
+    return purged >= 20;
+  }));
+  h.kill9();
+  const auto after_kill = h.count("SELECT count(*) FROM purges");
+  CHECK(after_kill >= purged);
+  CHECK(after_kill < 120);
+  CHECK(h.count("SELECT count(*) FROM instances WHERE microservice = 'probe_a'") == 120 - after_kill);
+
+  h.start("0");  // the plugin comes from the store: its file is gone
+  REQUIRE(h.wait_retired("probe_a"));
+  const auto gone = destroyed(h);
+  CHECK(gone.size() == 120);
+  for (const auto &[location, value] : gone) CHECK(value == "probe_a[],");
+  const auto stopped = h.stop();
+  CHECK(stopped.exit_code == 0);
+  CHECK_THAT(stopped.err, Catch::Contains("probe_a: retirement resumed, " + std::to_string(after_kill) + " of 120"));
+  check_gone(h);
+}
+
+TEST_CASE("named again before its drain is done, a microservice keeps the state not purged yet", "[retire]") {
+  RetireHost h(probe_manifest(), kFiles);
+  h.start("10");
+  populate(h, 60);
+  h.drop("probe_a");
+  REQUIRE(RetireHost::wait_until([&] {
+    const auto r = h.retirement("probe_a");
+    return r.is_object() && r["purged"].get<int64_t>() >= 3;
+  }));
+  h.write_manifest(h.manifest);
+  REQUIRE(RetireHost::wait_until([&] { return h.retirement("probe_a").is_null(); }));
+
+  // Each location has either its probe_a state or the record of its destroy.
+  const auto gone = destroyed(h);
+  const auto kept = h.rows("SELECT location FROM instances WHERE microservice = 'probe_a'");
+  CHECK(gone.size() >= 3);
+  CHECK(gone.size() + kept.size() == 60);
+  for (const auto &location : kept) CHECK(gone.count(location) == 0);
+  CHECK(h.count("SELECT count(*) FROM timers") == static_cast<int64_t>(kept.size()));
+  // A kept one carries on from its state.
+  REQUIRE(h.ask(measurement(kept.back()))["ok"] == true);
+  const auto status = h.ask({{"cmd", "status"}});
+  CHECK(status["microservices"][0]["state"] == "serving");
+  CHECK(h.stop().exit_code == 0);
+  CHECK(h.count("SELECT count(*) FROM instances WHERE microservice = 'probe_a'") ==
+        static_cast<int64_t>(kept.size()));
+  CHECK(h.count("SELECT count(*) FROM retirements") == 0);
+}
+
+TEST_CASE("livebot retire by hand; a destroy that throws is recorded and the purge still happens", "[retire]") {
+  RetireHost h(probe_manifest(), kFiles);
+  h.start("0");
+  populate(h, 3);
+  REQUIRE(h.ask(measurement(loc(1), {{"save", "throw_in_destroy"}}))["ok"] == true);
+
+  const auto help = test::retire_cli.run({"retire", "--help"});
+  CHECK(help.exit_code == 0);
+  CHECK_THAT(help.out, Catch::Contains("--socket"));
+  const auto unknown = test::retire_cli.run({"retire", "nosuch", "--socket", h.socket});
+  CHECK(unknown.exit_code == 1);
+  CHECK_THAT(unknown.err, Catch::Contains("no microservice 'nosuch' in the bot"));
+  const auto started = test::retire_cli.run({"retire", "probe_a", "--socket", h.socket, "--json"});
+  INFO(started.err);
+  CHECK(started.exit_code == 0);
+  CHECK(json::parse(started.out)["retirement"]["name"] == "probe_a");
+  const auto again = test::retire_cli.run({"retire", "probe_a", "--socket", h.socket});
+  CHECK(again.exit_code == 1);
+  CHECK_THAT(again.err, Catch::Contains("probe_a: is retiring already"));
+  REQUIRE(h.wait_retired("probe_a"));
+  CHECK(h.stop().exit_code == 0);
+
+  const auto errors = test::retire_cli.run({"errors", "--store", h.store});
+  CHECK(errors.exit_code == 0);
+  CHECK_THAT(errors.out, Catch::Contains("loc-001") && Catch::Contains("probe_a") && Catch::Contains("destroy") &&
+                             Catch::Contains("asked to throw in destroy"));
+  // The failed destroy's variable writes are undone; the others' kept.
+  const auto gone = destroyed(h);
+  CHECK(gone.size() == 2);
+  CHECK(gone.count(loc(1)) == 0);
+  check_gone(h);
+}
+
+TEST_CASE("state of a microservice the host starts without is kept aside, untouched, and comes back with it",
+          "[retire][kept-aside]") {
+  RetireHost h(probe_manifest(), kFiles);
+  h.start("100");
+  populate(h, 3);
+  CHECK(h.stop().exit_code == 0);
+  const auto kept = h.rows("SELECT location, state FROM instances WHERE microservice = 'probe_a' ORDER BY 1");
+  REQUIRE(kept.size() == 3);
+
+  // Started on a bot without it (edited while no host ran): nothing retires.
+  h.drop("probe_a");
+  fs::remove(h.bot + "/probe_a.so");
+  h.start("100");
+  auto status = h.ask({{"cmd", "status"}});
+  CHECK(status["kept_aside"] == json::array({"probe_a"}));
+  CHECK(status["retirements"].empty());
+  CHECK_THAT(retire_cli_status(h), Catch::Contains("kept aside: probe_a"));
+  for (int i = 0; i < 3; ++i) REQUIRE(h.ask(measurement(loc(i)))["ok"] == true);
+  CHECK(h.stop().exit_code == 0);
+  CHECK(h.rows("SELECT location, state FROM instances WHERE microservice = 'probe_a' ORDER BY 1") == kept);
+  CHECK(h.count("SELECT count(*) FROM timers") == 3);  // its timers wait with it
+
+  // Back: its state is there again, and goes on.
+  fs::copy_file(plugins + "/probe_a.so", h.bot + "/probe_a.so");
+  h.write_manifest(h.manifest);
+  h.start("100");
+  CHECK(h.ask({{"cmd", "status"}})["kept_aside"].empty());
+  REQUIRE(h.ask(measurement(loc(0)))["ok"] == true);
+  CHECK(h.stop().exit_code == 0);
+  CHECK(h.count("SELECT count(*) FROM instances WHERE microservice = 'probe_a'") == 3);
+  CHECK(h.rows("SELECT state FROM instances WHERE microservice = 'probe_a' AND location = 'loc-001'") ==
+        std::vector<std::string>{kept[1].substr(kept[1].find('|') + 1)});
+}
+
+TEST_CASE("a malformed bot.json written while the host runs retires nothing; the bot runs on as it was",
+          "[retire]") {
+  RetireHost h(probe_manifest(), kFiles);
+  h.start("100");
+  populate(h, 2);
+  test::write_file(h.bot + "/bot.json.tmp", R"({"bot":"retire-test","version":"1.0.0","microservices":{"location":[)");
+  fs::rename(h.bot + "/bot.json.tmp", h.bot + "/bot.json");
+  REQUIRE(RetireHost::wait_until([&] { return test::read_file(h.scratch + "/err").find("runs on as it was") !=
+                                              std::string::npos; }));
+  REQUIRE(h.ask(measurement(loc(0)))["ok"] == true);
+  CHECK(h.ask({{"cmd", "status"}})["retirements"].empty());
+  CHECK(h.stop().exit_code == 0);
+  CHECK(h.count("SELECT count(*) FROM instances WHERE microservice = 'probe_a'") == 2);
+  CHECK(h.count("SELECT count(*) FROM retirements") == 0);
+}
+
+TEST_CASE("a rename with previous_name moves state, timers and waiting messages to the new name at once",
+          "[retire][rename]") {
+  RetireHost h(probe_manifest(), kFiles);
+  h.start("100");
+  populate(h, 3);
+  auto early = measurement(loc(0), {{"stream", "probe_b|probe_a|hello"}});
+  early["timestamp_ms"] = 4'000'000'000'000;
+  REQUIRE(h.ask(early)["ok"] == true);
+  const auto before = h.rows("SELECT location, device_id, instance_id, state FROM instances "
+                             "WHERE microservice = 'probe_a' ORDER BY 1");
+  REQUIRE(before.size() == 3);
+
+  // Renamed while the host runs: it is not retired; the move waits for a start.
+  json renamed = h.manifest;
+  renamed["microservices"]["location"][0] = {{"name", "probe_r"}, {"plugin", "probe_a.so"}, {"previous_name", "probe_a"}};
+  h.write_manifest(renamed);
+  REQUIRE(RetireHost::wait_until([&] { return test::read_file(h.scratch + "/err").find("renamed in") != std::string::npos; }));
+  CHECK(h.ask({{"cmd", "status"}})["retirements"].empty());
+  CHECK(h.stop().exit_code == 0);
+  CHECK(h.count("SELECT count(*) FROM instances WHERE microservice = 'probe_a'") == 3);
+
+  h.start("100");
+  const auto status = h.ask({{"cmd", "status"}});
+  CHECK(status["kept_aside"].empty());
+  CHECK(status["microservices"][0]["name"] == "probe_r");
+  const auto stopped = h.stop();
+  CHECK(stopped.exit_code == 0);
+  CHECK_THAT(stopped.err, Catch::Contains("probe_r: renamed from 'probe_a'"));
+  CHECK(h.rows("SELECT location, device_id, instance_id, state FROM instances WHERE microservice = 'probe_r' "
+               "ORDER BY 1") == before);
+  CHECK(h.count("SELECT count(*) FROM instances WHERE microservice = 'probe_a'") == 0);
+  CHECK(h.count("SELECT count(*) FROM timers") == 3);
+  CHECK(h.rows("SELECT address FROM datastreams") == std::vector<std::string>{"probe_r"});
+}
+
+TEST_CASE("previous_name must name another microservice", "[retire][rename]") {
+  json m = probe_manifest();
+  m["microservices"]["location"][0]["previous_name"] = "probe_a";
+  RetireHost h(m, kFiles);
+  const auto r = test::retire_cli.run({"run", "--bot", h.bot, "--store", h.store, "--socket", h.socket});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Contains(h.bot + "/bot.json") && Catch::Contains("previous_name 'probe_a' must be another valid name"));
+  CHECK_FALSE(fs::exists(h.store));
+}
