@@ -28,7 +28,7 @@ namespace {
 constexpr int32_t kApplicationId = 0x4C564254;
 // PRAGMA user_version. A newer file is refused; an older one is brought up
 // to date by kUpgrades when opened for writing.
-constexpr int64_t kSchemaVersion = 2;
+constexpr int64_t kSchemaVersion = 3;
 // How long to wait for another process's write lock before failing.
 constexpr int kBusyTimeoutMs = 5000;
 
@@ -154,6 +154,20 @@ CREATE TABLE datastreams (
   content BLOB NOT NULL,
   PRIMARY KEY (location, seq)
 ) STRICT;
+)sql",
+    // 2 -> 3: crash containment.
+    R"sql(
+CREATE TABLE bad_versions (
+  -- A plugin build that crashed the host (a fatal signal or the watchdog):
+  -- never loaded again, keyed by the file's content hash so a rebuild with
+  -- other bytes is a new chance.
+  microservice TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  version TEXT NOT NULL,
+  wall_ms INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  PRIMARY KEY (microservice, hash)
+) STRICT, WITHOUT ROWID;
 )sql",
 };
 static_assert(std::size(kUpgrades) == kSchemaVersion - 1, "one upgrade per schema version after the first");
@@ -690,6 +704,23 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  void add_bad_version(const BadVersionRecord &bad) override {
+    write(st_.add_bad_version, "add_bad_version")
+        .text(bad.microservice)
+        .text(bad.hash)
+        .text(bad.version)
+        .integer(bad.wall_ms)
+        .text(bad.reason)
+        .run();
+  }
+
+  std::vector<BadVersionRecord> bad_versions() override {
+    Query q = query(st_.bad_versions, "bad_versions");
+    std::vector<BadVersionRecord> out;
+    while (q.row()) out.push_back({q.text_at(0), q.text_at(1), q.text_at(2), q.integer_at(3), q.text_at(4)});
+    return out;
+  }
+
   void add_output(const OutputRecord &out) override {
     write(st_.add_output, "add_output")
         .integer(out.event_ms)
@@ -840,6 +871,11 @@ class SqliteStore final : public Store {
     st_.list_errors = p((std::string(kErrorColumns) + "ORDER BY id DESC LIMIT ?").c_str());
     st_.list_errors_of_bot =
         p((std::string(kErrorColumns) + "WHERE bot = ? ORDER BY id DESC LIMIT ?").c_str());
+    st_.add_bad_version =
+        p("INSERT INTO bad_versions (microservice, hash, version, wall_ms, reason) VALUES (?, ?, ?, ?, ?) "
+          "ON CONFLICT (microservice, hash) DO NOTHING");
+    st_.bad_versions =
+        p("SELECT microservice, hash, version, wall_ms, reason FROM bad_versions ORDER BY microservice, wall_ms");
     st_.add_output =
         p("INSERT INTO outputs (event_ms, location, microservice, kind, body) "
           "VALUES (?, ?, ?, ?, ?)");
@@ -865,6 +901,7 @@ class SqliteStore final : public Store {
     Stmt put_schema, load_schema;
     Stmt load_cursor, put_cursor;
     Stmt add_error, list_errors, list_errors_of_bot;
+    Stmt add_bad_version, bad_versions;
     Stmt add_output, list_outputs;
   } st_;
 };

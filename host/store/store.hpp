@@ -85,6 +85,15 @@ struct DataStreamRecord {
   std::string content;
 };
 
+// A plugin build that crashed the host; the host never loads it again.
+struct BadVersionRecord {
+  std::string microservice;
+  std::string hash;  // content hash of the plugin file
+  std::string version;
+  int64_t wall_ms = 0;
+  std::string reason;  // one line: the signal or the overrun, where, in which callback
+};
+
 // A side effect a plugin produced (a notification, for now).
 struct OutputRecord {
   int64_t id = 0;  // assigned by the store, increasing
@@ -164,6 +173,10 @@ class Store {
   // Recorded failures, newest first; `bot` empty means all bots.
   virtual void add_error(const ErrorRecord &err) = 0;
   virtual std::vector<ErrorRecord> list_errors(const std::string &bot, size_t limit) = 0;
+
+  // Builds that crashed the host. Adding one already there keeps the first.
+  virtual void add_bad_version(const BadVersionRecord &bad) = 0;
+  virtual std::vector<BadVersionRecord> bad_versions() = 0;
 
   // Outputs, oldest first.
   virtual void add_output(const OutputRecord &out) = 0;

@@ -59,6 +59,8 @@ struct CountingStore : store::Store {
   void put_cursor(const std::string &a, int64_t b) override { return inner->put_cursor(a, b); }
   void add_error(const store::ErrorRecord &a) override { return inner->add_error(a); }
   std::vector<store::ErrorRecord> list_errors(const std::string &a, size_t b) override { return inner->list_errors(a, b); }
+  void add_bad_version(const store::BadVersionRecord &a) override { return inner->add_bad_version(a); }
+  std::vector<store::BadVersionRecord> bad_versions() override { return inner->bad_versions(); }
   void add_output(const store::OutputRecord &a) override { return inner->add_output(a); }
   std::vector<store::OutputRecord> list_outputs() override { return inner->list_outputs(); }
 };

@@ -1,9 +1,19 @@
 // A microservice for hot-reload tests: it counts the measurements it hears,
 // so "every event applied exactly once" can be read off its state. Built in
 // several versions from this one source (see meson.build): the version
-// string, a field added in the second schema, and a build that throws in
-// initialize().
+// string, a field added in the second schema, a build that throws in
+// initialize(), and builds that kill the host when a measurement comes from
+// a device named "boom" (COUNTER_CRASH: segfault, abort, an endless loop,
+// allocation without bound), or as soon as it is loaded (5).
 #include <livebot/sdk.hpp>
+
+#ifdef COUNTER_CRASH
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+#endif
 
 #include COUNTER_BFBS_HEADER
 #include COUNTER_HEADER
@@ -20,12 +30,44 @@ class Counter : public livebot::Microservice<counter::CounterT> {
     if (is_new_field("since_ms")) state().since_ms = timestamp_ms();
 #endif
   }
-  void device_measurements_updated(const livebot::Device &) override {
+  void device_measurements_updated(const livebot::Device &device) override {
+#ifdef COUNTER_CRASH
+    if (device.id() == "boom") crash();
+#else
+    (void)device;
+#endif
     ++state().count;
     state().last_version = COUNTER_VERSION;
   }
+
+ private:
+#ifdef COUNTER_CRASH
+  // volatile throughout: the compiler may not prove the faults away.
+  static void crash() {
+    if constexpr (COUNTER_CRASH == 1) {
+      volatile int *nowhere = nullptr;
+      *nowhere = 1;
+    } else if constexpr (COUNTER_CRASH == 2) {
+      std::abort();
+    } else if constexpr (COUNTER_CRASH == 3) {
+      for (;;) asm volatile("" ::: "memory");
+    } else {
+      static std::vector<std::unique_ptr<char[]>> hoard;
+      for (;;) {
+        hoard.emplace_back(new char[1 << 20]);
+        std::memset(hoard.back().get(), 1, 1 << 20);
+      }
+    }
+  }
+#endif
 };
 
 }  // namespace
+
+#if defined(COUNTER_CRASH) && COUNTER_CRASH == 5
+// raise, not a null store: gcc drops the registration of a constructor whose
+// body it proves undefined.
+__attribute__((constructor)) static void crash_on_load() { std::raise(SIGSEGV); }
+#endif
 
 LIVEBOT_MICROSERVICE(Counter, "counter", COUNTER_VERSION, counter::CounterBinarySchema)
