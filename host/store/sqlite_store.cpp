@@ -361,9 +361,12 @@ class SqliteStore final : public Store {
     if (std::filesystem::is_directory(status)) throw Error(path_, "open: is a directory");
     if (!exists && (!opts.create || read_only_)) throw Error(path_, "no such store");
 
-    if (exists) {
-      // Look at the file untouched first, so a foreign one is refused
-      // exactly as it was found, with no -wal or -shm left beside it.
+    // Look at the file untouched first, so a foreign one is refused exactly
+    // as it was found, with no -wal or -shm left beside it. Not when a WAL is
+    // there: the main file alone is then not the database (a process killed
+    // during a checkpoint leaves pages of it half copied, and only the WAL
+    // makes it whole), and SQLite has been writing it in WAL mode already.
+    if (exists && !std::filesystem::exists(path_ + "-wal")) {
       Db probe = open_db(path_, immutable_uri(path_), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
       identify(probe.get(), path_);
     }

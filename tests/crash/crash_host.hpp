@@ -101,6 +101,7 @@ struct CrashHost {
     for (;;) {
       auto s = status(20'000);
       if (s.is_object() && s["pid"].get<pid_t>() != old) return s;
+      INFO("livebot run's stderr:\n" << read_file(scratch / "err"));
       REQUIRE(std::chrono::steady_clock::now() < until);
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
