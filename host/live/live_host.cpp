@@ -189,6 +189,9 @@ struct LiveHost::Impl {
     for (auto *sig : {&sigterm, &sigint}) uv_close(reinterpret_cast<uv_handle_t *>(sig), nullptr);
     uv_run(&loop, UV_RUN_DEFAULT);  // let close callbacks run
     uv_loop_close(&loop);
+    // The marker goes with this object; a failed allocation after it still
+    // ends the process.
+    if (opts.memory_limited) supervise::end_process_on_allocation_failure(nullptr);
   }
 
   void handle(const std::string &line, control::Reply reply) {
