@@ -1,8 +1,14 @@
 // livebot run / send / status / reload / retire: the live host and the commands that
 // talk to it over its control socket.
+#include <unistd.h>
+
+#include <chrono>
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
+#include <random>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
@@ -10,6 +16,7 @@
 #include "control/client.hpp"
 #include "control/protocol.hpp"
 #include "live/live_host.hpp"
+#include "supervise/supervisor.hpp"
 
 namespace livebot::cli {
 
@@ -50,6 +57,50 @@ void print_retirement(const json &x) {
             << " s left, " << x["messages_dropped"].get<int64_t>() << " messages dropped\n";
 }
 
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Sends every line, pipelined, each send tagged with this client's id and a
+// seq, and sends again what was not answered when the host hung up (it
+// crashed, and its supervisor is starting it again) until it answers, or
+// until nothing was heard for `retry_ms`. The host executes each seq once,
+// so an input it committed but never acknowledged is not applied twice, and
+// one it lost in flight is applied after all: every answer is the one
+// execution of its line. Returns the answers in order.
+std::vector<json> deliver(const std::string &socket, std::vector<std::string> lines, int64_t retry_ms) {
+  std::random_device rd;
+  const std::string client = std::to_string(::getpid()) + "-" + std::to_string(rd()) + std::to_string(rd());
+  for (size_t i = 0; i < lines.size(); ++i) {
+    json doc = json::parse(lines[i], nullptr, false);
+    // A line that is not a send is sent as it is: the host answers it.
+    if (!doc.is_object() || doc.value("cmd", "") != "send" || doc.contains("client")) continue;
+    doc["client"] = client;
+    doc["seq"] = i + 1;
+    lines[i] = doc.dump();
+  }
+  std::vector<json> answers(lines.size());
+  size_t done = 0;
+  int64_t heard = steady_ms();
+  bool reached = false;  // no host there at all is one line at once, not a wait
+  while (done < lines.size()) {
+    try {
+      control::Client c(socket);
+      reached = true;
+      for (size_t i = done; i < lines.size(); ++i) c.send_line(lines[i]);
+      for (; done < lines.size(); ++done) {
+        answers[done] = json::parse(c.read_line(), nullptr, false);
+        heard = steady_ms();
+      }
+    } catch (const Error &e) {
+      if (!reached || steady_ms() - heard > retry_ms) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  return answers;
+}
+
 void print_status(const json &r) {
   std::cout << "bot " << r["bot"].get<std::string>() << ' ' << r["bot_version"].get<std::string>() << "  store "
             << r["store"].get<std::string>() << "  up " << r["uptime_ms"].get<int64_t>() / 1000 << " s, "
@@ -71,6 +122,10 @@ void print_status(const json &r) {
   for (const auto &q : r["kept_aside"])
     std::cout << "  kept aside: " << q.get<std::string>()
               << " — stored state of a microservice this host does not run, kept aside\n";
+  for (const auto &m : r["suspended"])
+    std::cout << "  suspended: " << m["name"].get<std::string>() << " — " << m["why"].get<std::string>() << '\n';
+  if (r["restarts"].get<int>() > 0)
+    std::cout << "  restarted " << r["restarts"].get<int>() << " times after a crash (livebot errors)\n";
   std::cout << "  mapped images: " << r["mapped_images"].size() << '\n';
 }
 
@@ -102,11 +157,38 @@ void add_live(CLI::App &app, std::vector<Command> &out) {
                     "Locations per second the retirement sweep purges of a removed microservice (0: unbounded)")
         ->check(CLI::Range(0.0, 1e9))
         ->capture_default_str();
-    out.push_back({sub, [o, seconds, no_watch]() {
+    sub->add_option("--callback-timeout", o->callback_timeout_ms,
+                    "Bound on one plugin call (e.g. 2s, 500ms; 0: none): past it the host is restarted and "
+                    "the version is not loaded again")
+        ->transform(CLI::AsNumberWithUnit(std::map<std::string, int64_t>{{"ms", 1}, {"s", 1000}},
+                                          CLI::AsNumberWithUnit::CASE_SENSITIVE))
+        ->check(CLI::Range(int64_t{0}, int64_t{3'600'000}))
+        ->capture_default_str();
+    auto so = std::make_shared<supervise::SuperviseOptions>();
+    sub->add_option("--memory-limit", so->memory_limit,
+                    "Address-space limit of the host process (e.g. 1G; 0: none): an allocation past it "
+                    "restarts the host, and a plugin call that made it marks its version bad")
+        ->transform(CLI::AsSizeValue(false))
+        ->capture_default_str();
+    sub->add_option("--max-crashes", so->max_crashes,
+                    "Give up when the host crashes more often than this in a minute")
+        ->check(CLI::Range(1, 1'000'000))
+        ->capture_default_str();
+    auto unsupervised = std::make_shared<bool>(false);
+    sub->add_flag("--no-supervise", *unsupervised,
+                  "Run the host in this process, with no supervisor to restart it when it crashes");
+    out.push_back({sub, [o, seconds, no_watch, so, unsupervised]() {
                      o->watch = !*no_watch;
                      o->probation.millis = *seconds * 1000;
-                     live::LiveHost host(*o);
-                     return host.run();
+                     o->memory_limited = so->memory_limit > 0;
+                     if (*unsupervised) {
+                       live::LiveHost host(*o);
+                       return host.run();
+                     }
+                     return supervise::supervise(*so, [o](const supervise::Child &child) {
+                       live::LiveHost host(*o, child.previous, child.ready);
+                       return host.run();
+                     });
                    }});
   }
   {
@@ -117,6 +199,7 @@ void add_live(CLI::App &app, std::vector<Command> &out) {
       int32_t type = 0;
       std::vector<std::string> params;
       int64_t timestamp = -1;
+      int64_t retry_seconds = 30;
       bool json = false;
     };
     auto o = std::make_shared<Opts>();
@@ -137,18 +220,25 @@ void add_live(CLI::App &app, std::vector<Command> &out) {
                     "Send every request line of this file (protocol JSON), pipelined; - for stdin")
         ->check(CLI::ExistingFile | CLI::IsMember({"-"}));
     sub->add_option("--socket", o->socket, kSocketHelp)->capture_default_str();
+    sub->add_option("--retry-seconds", o->retry_seconds,
+                    "When the host hangs up (a crash), send what it did not answer again for this long; "
+                    "each input is still executed once")
+        ->check(CLI::Range(int64_t{0}, int64_t{3600}))
+        ->capture_default_str();
     sub->add_flag("--json", o->json, "Print the host's answer as JSON");
     out.push_back({sub, [o]() {
                      if (!o->lines.empty()) {
-                       control::Client client(o->socket);
                        std::ifstream file;
                        if (o->lines != "-") file.open(o->lines);
                        std::istream &in = o->lines == "-" ? std::cin : file;
-                       size_t sent = 0, ok = 0;
+                       std::vector<std::string> lines;
                        for (std::string line; std::getline(in, line);)
-                         if (!line.empty()) client.send_line(line), ++sent;
+                         if (!line.empty()) lines.push_back(std::move(line));
+                       const auto answers = deliver(o->socket, lines, o->retry_seconds * 1000);
+                       const size_t sent = lines.size();
+                       size_t ok = 0;
                        for (size_t i = 0; i < sent; ++i) {
-                         const json r = json::parse(client.read_line(), nullptr, false);
+                         const json &r = answers[i];
                          if (r.is_object() && r.value("ok", false)) ++ok;
                          else std::cerr << "livebot: " << o->lines << ": request " << i + 1 << ": "
                                         << (r.is_object() ? r.value("error", std::string("refused")) : "bad answer") << '\n';
@@ -184,12 +274,23 @@ void add_live(CLI::App &app, std::vector<Command> &out) {
                        r.alert_type = o->alert;
                        r.devices.push_back(std::move(d));
                      }
-                     return ask(o->socket, control::encode_send(r), o->json, [](const json &a) {
+                     const json a = deliver(o->socket, {control::encode_send(r)}, o->retry_seconds * 1000).at(0);
+                     if (!a.is_object()) throw Error(o->socket, "the host sent an answer that is not JSON");
+                     if (o->json) std::cout << a.dump(2) << '\n';
+                     if (!a.value("ok", false)) {
+                       std::cerr << "livebot: " << o->socket << ": " << a.value("error", std::string("refused")) << '\n';
+                       return kExitFailure;
+                     }
+                     if (o->json) return kExitOk;
+                     if (a.value("duplicate", false))
+                       std::cout << "executed and committed for " << a["location"].get<std::string>()
+                                 << " before the host restarted; not executed again\n";
+                     else
                        std::cout << "executed and committed for " << a["location"].get<std::string>() << " at "
                                  << a["timestamp_ms"].get<int64_t>() << " ms"
                                  << (a["failed"].get<int64_t>() ? ", with failed callbacks (see livebot errors)" : "")
                                  << '\n';
-                     });
+                     return kExitOk;
                    }});
   }
   {

@@ -13,6 +13,9 @@ constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;  // bad input, a refused plugin, a store error: one line on stderr
 constexpr int kExitUsage = 2;    // the command line itself is wrong
 constexpr int kExitNotFound = 3; // the thing asked for is not in the store
+// livebot run only (supervise/): 4 the host crashed in a loop and the
+// supervisor gave up; a host process (--no-supervise) exits 5 when the
+// watchdog ended it and 6 when an allocation failed at --memory-limit.
 
 struct Command {
   CLI::App *sub;

@@ -66,6 +66,12 @@ SendRequest send_of(const json &doc) {
     if (!ts->is_number_integer() || ts->get<int64_t>() < 0) bad("'timestamp_ms' must be a non-negative integer");
     r.timestamp_ms = ts->get<int64_t>();
   }
+  r.client = text(doc, "client", false, kMaxClientBytes);
+  if (const auto seq = doc.find("seq"); seq != doc.end()) {
+    if (!seq->is_number_integer() || seq->get<int64_t>() <= 0) bad("'seq' must be a positive integer");
+    r.seq = seq->get<int64_t>();
+  }
+  if (r.client.empty() != (r.seq == 0)) bad("'client' and 'seq' go together");
   const auto devs = doc.find("devices");
   if (devs != doc.end()) {
     if (!devs->is_array()) bad("'devices' must be a list");
@@ -141,6 +147,7 @@ std::string encode_send(const SendRequest &req) {
   if (req.kind == engine::Input::Kind::Alert) kind = "alert";
   if (req.kind == engine::Input::Kind::DataStream) kind = "datastream";
   json doc{{"cmd", "send"}, {"location", req.location}, {"kind", kind}};
+  if (!req.client.empty()) doc["client"] = req.client, doc["seq"] = req.seq;
   if (req.kind == engine::Input::Kind::DeviceRemoved) {
     doc["kind"] = "device_removed";
     doc["device"] = req.devices.at(0).id;

@@ -9,6 +9,9 @@
 //    "devices":[{"id":"cam","type":9138,"params":{"x":"1"}}]}
 //   {"cmd":"send","location":"home","kind":"datastream","address":"alarm","content":{"on":true}}
 //   {"cmd":"send","location":"home","kind":"device_removed","device":"door"}
+//   any send may carry {"client":"c1","seq":7}: a host executes each client's
+//   seq once, so a client that resends after a hang-up cannot apply twice
+//   what the host committed but never got to acknowledge
 //   {"cmd":"status"}
 //   {"cmd":"reload"}  or  {"cmd":"reload","microservice":"counter"}
 //   {"cmd":"retire","microservice":"counter"}
@@ -32,6 +35,7 @@ namespace livebot::control {
 constexpr size_t kMaxLineBytes = 1u << 20;
 constexpr size_t kMaxDevices = 256;
 constexpr size_t kMaxParams = 256;
+constexpr size_t kMaxClientBytes = 128;
 
 struct DeviceEvent {
   std::string id;
@@ -49,6 +53,9 @@ struct SendRequest {
   std::string mode, alert_type;
   std::string address, content;  // datastream; content is JSON text or a plain string
   std::vector<DeviceEvent> devices;
+  // Exactly-once on resend: both or neither; seq increases per client.
+  std::string client;
+  int64_t seq = 0;
 };
 
 struct StatusRequest {};

@@ -71,6 +71,22 @@ struct Trigger {
 }  // namespace
 
 // One instance's part of one execution.
+// Tells the observer, if any, that a plugin call is running while it lives.
+class Observed {
+ public:
+  Observed(CallObserver *o, size_t ms, std::string_view location, const char *what) : o_(o) {
+    if (o_) o_->entering(ms, location, what);
+  }
+  ~Observed() {
+    if (o_) o_->left();
+  }
+  Observed(const Observed &) = delete;
+  Observed &operator=(const Observed &) = delete;
+
+ private:
+  CallObserver *o_;
+};
+
 struct Executor::Call {
   Instance *inst;
   LoadedMicroservice *ms;
@@ -612,6 +628,7 @@ void Executor::execute(const Input &in) {
     if (c.failed) return;
     build(c.own_device, t);
     const auto start = now_ns();
+    const Observed watched(observer_, c.inst->microservice, loc.rec.id, callback_name(callback));
     const int32_t rc = c.ms->plugin->table().call(c.handle, callback, fbb.GetBufferPointer(), fbb.GetSize());
     c.ms->stats.plugin_ns += now_ns() - start;
     ++c.ms->stats.callbacks[callback];
@@ -634,6 +651,7 @@ void Executor::execute(const Input &in) {
     names.reserve(fields.size());
     for (const auto &f : fields) names.push_back({f.data(), f.size()});
     const auto start = now_ns();
+    const Observed watched(observer_, c.inst->microservice, loc.rec.id, "open");
     c.handle = c.ms->plugin->table().open(host_api(), &c.exec, reinterpret_cast<const uint8_t *>(c.inst->state.data()),
                                           c.inst->state.size(), names.data(), names.size());
     c.ms->stats.plugin_ns += now_ns() - start;
@@ -710,6 +728,7 @@ void Executor::execute(const Input &in) {
     int32_t rc = LIVEBOT_OK;
     if (c.handle) {
       const auto start = now_ns();
+      const Observed watched(observer_, c.inst->microservice, loc.rec.id, "close");
       rc = c.ms->plugin->table().close(c.handle, c.failed ? 0 : 1);
       c.ms->stats.plugin_ns += now_ns() - start;
     }

@@ -82,6 +82,17 @@ struct ExecutorStats {
 using PluginLogSink = void (*)(void *ctx, int level, std::string_view location,
                                std::string_view microservice, std::string_view msg);
 
+// Told around every call into a plugin (open, each callback, close), on the
+// executing thread: a watchdog and a crash marker must know which code runs,
+// for which location, when the process dies in it.
+class CallObserver {
+ public:
+  virtual ~CallObserver() = default;
+  // `what` is a callback's name, or "open" / "close".
+  virtual void entering(size_t ms, std::string_view location, const char *what) = 0;
+  virtual void left() = 0;
+};
+
 class Executor {
  public:
   Executor(store::Store &store, Bot &bot, std::string default_timezone);
@@ -166,6 +177,7 @@ class Executor {
   void evict(std::string_view location);
 
   void set_log_sink(PluginLogSink sink, void *ctx) { log_sink_ = sink, log_ctx_ = ctx; }
+  void set_call_observer(CallObserver *observer) { observer_ = observer; }
   const ExecutorStats &stats() const { return stats_; }
   Bot &bot() { return bot_; }
   store::Store &store() { return store_; }
@@ -238,6 +250,7 @@ class Executor {
   ExecutorStats stats_;
   PluginLogSink log_sink_ = nullptr;
   void *log_ctx_ = nullptr;
+  CallObserver *observer_ = nullptr;
 };
 
 }  // namespace livebot::engine

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "common/hash.hpp"
 #include "control/protocol.hpp"
 #include "control/server.hpp"
 #include "engine/bot.hpp"
@@ -23,6 +25,9 @@
 #include "retire/retirer.hpp"
 #include "schedule/due_queue.hpp"
 #include "store/store.hpp"
+#include "supervise/inflight.hpp"
+#include "supervise/recovery.hpp"
+#include "supervise/watchdog.hpp"
 #include "watch/watcher.hpp"
 
 namespace livebot::live {
@@ -60,6 +65,11 @@ struct LiveHost::Impl {
   loader::Staging staging;
   std::unique_ptr<engine::Bot> bot;
   std::unique_ptr<store::Store> st;
+  std::unique_ptr<supervise::InflightMarker> marker;
+  std::unique_ptr<supervise::Watchdog> watchdog;
+  std::vector<std::pair<std::string, std::string>> suspended;  // name, why
+  std::vector<std::pair<uint64_t, bool>> noted;  // per microservice: generation, probation the marker has
+  int restarts = 0;
   std::unique_ptr<engine::Executor> ex;
   std::unique_ptr<reload::Reloader> reloader;
   std::unique_ptr<retire::Retirer> retirer;
@@ -81,14 +91,19 @@ struct LiveHost::Impl {
   int64_t started_ms = wall_ms();
   int64_t executions = 0, failed_commits = 0;
 
-  explicit Impl(const LiveOptions &o) : opts(o) {
+  Impl(const LiveOptions &o, const supervise::PreviousExit &previous) : opts(o), restarts(previous.restarts) {
     uv_loop_init(&loop);
-    bot = engine::Bot::load(engine::load_manifest(opts.bot_dir), staging);
+    // A bad bot.json is refused before the store is opened, so it creates
+    // and changes nothing.
+    auto manifest = engine::load_manifest(opts.bot_dir);
     st = store::open_sqlite_store(opts.store_path);
+    load_bot(std::move(manifest), previous);
     ex = std::make_unique<engine::Executor>(*st, *bot, opts.timezone);
     for (const auto &m : bot->microservices()) named.insert(m.spec.name);
+    for (const auto &[name, why] : suspended) named.insert(name);  // named, not run: never retired from here
     retirer = std::make_unique<retire::Retirer>(*st, *ex, staging, retire::RetireOptions{opts.retire_rate});
     retirer->resume();  // before the reloader: it keeps a slot per microservice
+    ex->set_call_observer(marker.get());
     st->begin();
     try {
       ex->register_schemas();
@@ -98,6 +113,13 @@ struct LiveHost::Impl {
       throw;
     }
     reloader = std::make_unique<reload::Reloader>(*ex, staging, opts.probation);
+    for (const auto &b : st->bad_versions())
+      for (size_t i = 0; i < bot->microservices().size(); ++i)
+        if (bot->microservices()[i].spec.name == b.microservice) reloader->forbid(i, b.hash);
+    note_versions();
+    if (opts.callback_timeout_ms > 0)
+      watchdog = std::make_unique<supervise::Watchdog>(*marker, opts.callback_timeout_ms);
+    if (opts.memory_limited) supervise::end_process_on_allocation_failure(marker.get());
     server = std::make_unique<control::Server>(&loop, opts.socket_path,
                                                [this](const std::string &line, control::Reply r) { handle(line, r); });
     uv_idle_init(&loop, &drain);
@@ -132,6 +154,50 @@ struct LiveHost::Impl {
                  opts.store_path);
   }
 
+  // The bot as recovery chose it: a version marked bad is not loaded; an
+  // earlier build stands in for it, or the microservice is suspended.
+  void load_bot(engine::Manifest manifest, const supervise::PreviousExit &previous) {
+    const auto marker_path = supervise::InflightMarker::path_for(opts.store_path);
+    const auto left = supervise::InflightMarker::read(marker_path);
+    supervise::Recovered rec;
+    st->begin();
+    try {
+      rec = supervise::recover(std::move(manifest), *st, left, previous, opts.store_path + ".kept",
+                               wall_ms());
+      st->commit();
+    } catch (...) {
+      st->rollback();
+      throw;
+    }
+    suspended = rec.suspended;
+    engine::Manifest m = rec.manifest;
+    for (auto &spec : m.microservices)
+      if (const auto it = rec.load_from.find(spec.name); it != rec.load_from.end()) spec.plugin = it->second;
+    bot = engine::Bot::load(std::move(m), staging);
+    // The watcher and reload look at the manifest's files, where a fixed
+    // build will land; only the first load came from the kept copy.
+    for (size_t i = 0; i < bot->microservices().size(); ++i)
+      bot->microservices()[i].spec.plugin = rec.manifest.microservices[i].plugin;
+    marker = std::make_unique<supervise::InflightMarker>(marker_path, bot->microservices().size(), staging.dir());
+  }
+
+  // Tells the marker which builds serve and stand by, when that changed.
+  void note_versions() {
+    const auto &all = bot->microservices();
+    noted.resize(all.size());
+    for (size_t i = 0; i < all.size(); ++i) {
+      const std::pair<uint64_t, bool> now{all[i].plugin->generation(), reloader->on_probation(i)};
+      if (noted[i] == now) continue;
+      noted[i] = now;
+      const auto &p = *all[i].plugin;
+      supervise::VersionFiles v{all[i].spec.name, p.version(), p.file_hash(), p.file(), p.staged_path(), {}, {}, {}};
+      if (now.second)
+        for (const auto &h : reloader->history(i))
+          if (h.state == "standby") v.standby_version = h.version, v.standby_hash = h.hash, v.standby_file = h.staged_path;
+      marker->set_versions(i, v);
+    }
+  }
+
   ~Impl() {
     shut_down();
     // The drain is done: a late SIGTERM must not turn a clean exit into a
@@ -144,6 +210,9 @@ struct LiveHost::Impl {
     for (auto *sig : {&sigterm, &sigint}) uv_close(reinterpret_cast<uv_handle_t *>(sig), nullptr);
     uv_run(&loop, UV_RUN_DEFAULT);  // let close callbacks run
     uv_loop_close(&loop);
+    // The marker goes with this object; a failed allocation after it still
+    // ends the process.
+    if (opts.memory_limited) supervise::end_process_on_allocation_failure(nullptr);
   }
 
   void handle(const std::string &line, control::Reply reply) {
@@ -171,13 +240,22 @@ struct LiveHost::Impl {
       Queued q = std::move(queue.front());
       queue.pop_front();
       const auto in = control::to_input(q.req, q.timestamp_ms, scratch);
+      const std::string source = q.req.client.empty() ? std::string() : "client:" + q.req.client;
       json r;
       try {
+        if (!source.empty()) {
+          if (const auto done = st->load_cursor(source); done && q.req.seq <= *done) {
+            q.reply(json{{"ok", true}, {"location", q.req.location}, {"duplicate", true}, {"seq", q.req.seq}}.dump());
+            continue;
+          }
+        }
         st->begin();
         retirer->before_execution(q.req.location, wall_ms());
         reloader->execute(in, wall_ms());
         ex->flush();
+        if (!source.empty()) st->put_cursor(source, q.req.seq);
         st->commit();
+        note_versions();
         ++executions;
         arm(q.req.location);
         json generations = json::array();  // which build of each microservice served it
@@ -227,6 +305,7 @@ struct LiveHost::Impl {
           const bool ran = reloader->run_due(location, now, now);
           ex->flush();
           st->commit();
+          note_versions();
           if (!ran) break;
           ++executions;
         } catch (const std::exception &e) {
@@ -382,10 +461,26 @@ struct LiveHost::Impl {
   // refusal is recorded, a published schema stored).
   json offer(size_t i) {
     const auto &m = bot->microservices()[i];
+    // A build's static initializers run as it loads: a crash there is its own.
+    std::string hash;
+    try {
+      hash = file_hash(m.spec.plugin);
+    } catch (const Error &) {
+      // Unreadable: the reloader refuses it with the reason.
+    }
     st->begin();
-    const auto r = reloader->offer(i, m.spec.plugin, wall_ms());
+    if (!hash.empty()) marker->loading(i, hash);
+    reload::Offer r;
+    try {
+      r = reloader->offer(i, m.spec.plugin, wall_ms());
+    } catch (...) {
+      marker->left();
+      throw;
+    }
+    marker->left();
     ex->flush();
     st->commit();
+    note_versions();
     return {{"microservice", m.spec.name}, {"outcome", reload::Offer::name(r.outcome)}, {"message", r.message}};
   }
 
@@ -400,6 +495,12 @@ struct LiveHost::Impl {
     for (size_t i = 0; i < all.size(); ++i)
       if (!all[i].retiring && (only.empty() || all[i].spec.name == only)) results.push_back(offer(i));
     return {{"ok", true}, {"results", results}};
+  }
+
+  json suspended_json() const {
+    json out = json::array();
+    for (const auto &[name, why] : suspended) out.push_back({{"name", name}, {"why", why}});
+    return out;
   }
 
   json watched_dirs() const {
@@ -444,6 +545,9 @@ struct LiveHost::Impl {
             {"microservices", ms},
             {"retirements", retirer->status(wall_ms())},
             {"kept_aside", kept_aside()},
+            {"suspended", suspended_json()},
+            {"pid", ::getpid()},
+            {"restarts", restarts},
             {"watching", watched_dirs()},
             {"mapped_images", reloader->mapped_images()}};
   }
@@ -471,7 +575,11 @@ struct LiveHost::Impl {
   }
 };
 
-LiveHost::LiveHost(const LiveOptions &opts) : impl_(std::make_unique<Impl>(opts)) {}
+LiveHost::LiveHost(const LiveOptions &opts, const supervise::PreviousExit &previous,
+                   const std::function<void()> &serving)
+    : impl_(std::make_unique<Impl>(opts, previous)) {
+  if (serving) serving();
+}
 LiveHost::~LiveHost() = default;
 
 int LiveHost::run() {

@@ -13,13 +13,21 @@
 //    (retire/retirer.hpp), one it names again has its retirement cancelled.
 //  - SIGTERM or SIGINT: no new connections, every queued input is still
 //    executed and committed, then run() returns 0.
+//  - A send carrying a client and seq is executed once per seq: one at or
+//    below the client's last committed seq is answered as a duplicate.
+//  - Crash containment (docs/RELIABILITY.md): every plugin call is named in
+//    the in-flight marker beside the store and bounded by the watchdog; at
+//    start the host recovers from what its predecessor left there
+//    (supervise/recovery.hpp) and never loads a version marked bad.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "reload/reloader.hpp"
+#include "supervise/supervisor.hpp"
 
 namespace livebot::live {
 
@@ -35,12 +43,19 @@ struct LiveOptions {
   bool poll_only = false;  // file systems without inotify
   // Retirement: locations purged per second by the sweep (0: unbounded).
   double retire_rate = 100;
+  int64_t callback_timeout_ms = 10'000;  // the watchdog's bound; 0: none
+  // A memory limit is set (by the supervisor): a failed allocation ends the
+  // host (supervise/watchdog.hpp).
+  bool memory_limited = false;
 };
 
 class LiveHost {
  public:
-  // Loads the bot and opens the store and the socket; throws livebot::Error.
-  explicit LiveHost(const LiveOptions &opts);
+  // Opens the store, recovers from a crash of the previous host (told how it
+  // ended by `previous`), loads the bot and opens the socket, then calls
+  // `serving`; throws livebot::Error.
+  explicit LiveHost(const LiveOptions &opts, const supervise::PreviousExit &previous = {},
+                    const std::function<void()> &serving = {});
   ~LiveHost();
 
   // Serves until SIGTERM/SIGINT (or stop()); returns the exit code.

@@ -160,6 +160,8 @@ Offer Reloader::offer(size_t ms, const std::string &file, int64_t now_ms) {
                                          std::to_string(now.generation) + ") published from " + file};
 }
 
+void Reloader::forbid(size_t ms, const std::string &hash) { slot(ms).bad_hashes.insert(hash); }
+
 void Reloader::pass(size_t ms, int64_t now_ms) {
   Slot &s = slot(ms);
   settle(ms);

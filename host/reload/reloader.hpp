@@ -63,6 +63,10 @@ class Reloader {
   // executions only. Failures are recorded (`livebot errors`) at `now_ms`.
   Offer offer(size_t ms, const std::string &file, int64_t now_ms);
 
+  // A build that must never load (it crashed a host): an offer of it is
+  // answered as one refused before.
+  void forbid(size_t ms, const std::string &hash);
+
   // Runs one input through the executor with the rollback promise above.
   void execute(const engine::Input &in, int64_t now_ms);
   // Runs the location's next item due by `until_ms` (Executor::run_due) with

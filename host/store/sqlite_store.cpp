@@ -28,7 +28,7 @@ namespace {
 constexpr int32_t kApplicationId = 0x4C564254;
 // PRAGMA user_version. A newer file is refused; an older one is brought up
 // to date by kUpgrades when opened for writing.
-constexpr int64_t kSchemaVersion = 4;
+constexpr int64_t kSchemaVersion = 5;
 // How long to wait for another process's write lock before failing.
 constexpr int kBusyTimeoutMs = 5000;
 
@@ -201,6 +201,20 @@ CREATE TABLE purges (
 ) STRICT, WITHOUT ROWID;
 -- Which microservices have state: read at start, per name.
 CREATE INDEX instances_by_microservice ON instances (microservice);
+)sql",
+    // 4 -> 5: crash containment.
+    R"sql(
+CREATE TABLE bad_versions (
+  -- A plugin build that crashed the host (a fatal signal or the watchdog):
+  -- never loaded again, keyed by the file's content hash so a rebuild with
+  -- other bytes is a new chance.
+  microservice TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  version TEXT NOT NULL,
+  wall_ms INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  PRIMARY KEY (microservice, hash)
+) STRICT, WITHOUT ROWID;
 )sql",
 };
 static_assert(std::size(kUpgrades) == kSchemaVersion - 1, "one upgrade per schema version after the first");
@@ -394,9 +408,12 @@ class SqliteStore final : public Store {
     if (std::filesystem::is_directory(status)) throw Error(path_, "open: is a directory");
     if (!exists && (!opts.create || read_only_)) throw Error(path_, "no such store");
 
-    if (exists) {
-      // Look at the file untouched first, so a foreign one is refused
-      // exactly as it was found, with no -wal or -shm left beside it.
+    // Look at the file untouched first, so a foreign one is refused exactly
+    // as it was found, with no -wal or -shm left beside it. Not when a WAL is
+    // there: the main file alone is then not the database (a process killed
+    // during a checkpoint leaves pages of it half copied, and only the WAL
+    // makes it whole), and SQLite has been writing it in WAL mode already.
+    if (exists && !std::filesystem::exists(path_ + "-wal")) {
       Db probe = open_db(path_, immutable_uri(path_), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
       identify(probe.get(), path_);
     }
@@ -767,6 +784,23 @@ class SqliteStore final : public Store {
     return q.row() ? q.integer_at(0) : 0;
   }
 
+  void add_bad_version(const BadVersionRecord &bad) override {
+    write(st_.add_bad_version, "add_bad_version")
+        .text(bad.microservice)
+        .text(bad.hash)
+        .text(bad.version)
+        .integer(bad.wall_ms)
+        .text(bad.reason)
+        .run();
+  }
+
+  std::vector<BadVersionRecord> bad_versions() override {
+    Query q = query(st_.bad_versions, "bad_versions");
+    std::vector<BadVersionRecord> out;
+    while (q.row()) out.push_back({q.text_at(0), q.text_at(1), q.text_at(2), q.integer_at(3), q.text_at(4)});
+    return out;
+  }
+
   void add_output(const OutputRecord &out) override {
     write(st_.add_output, "add_output")
         .integer(out.event_ms)
@@ -1011,6 +1045,11 @@ class SqliteStore final : public Store {
         p("SELECT id, wall_ms, location, microservice, device_id, instance_id, schema_hash, state, reason "
           "FROM quarantine ORDER BY id DESC LIMIT ?");
     st_.count_quarantine = p("SELECT count(*) FROM quarantine");
+    st_.add_bad_version =
+        p("INSERT INTO bad_versions (microservice, hash, version, wall_ms, reason) VALUES (?, ?, ?, ?, ?) "
+          "ON CONFLICT (microservice, hash) DO NOTHING");
+    st_.bad_versions =
+        p("SELECT microservice, hash, version, wall_ms, reason FROM bad_versions ORDER BY microservice, wall_ms");
     st_.add_output =
         p("INSERT INTO outputs (event_ms, location, microservice, kind, body) "
           "VALUES (?, ?, ?, ?, ?)");
@@ -1062,6 +1101,7 @@ class SqliteStore final : public Store {
     Stmt load_cursor, put_cursor;
     Stmt add_error, list_errors, list_errors_of_bot;
     Stmt add_quarantine, list_quarantine, count_quarantine;
+    Stmt add_bad_version, bad_versions;
     Stmt add_output, list_outputs;
     Stmt load_retirements, put_retirement, delete_retirement, add_purge, is_purged, purged_count, purged_messages,
         delete_purges, unpurged_locations, location_count, stored_microservices, rename_instances,

@@ -96,6 +96,15 @@ struct QuarantineRecord {
   std::string reason;
 };
 
+// A plugin build that crashed the host; the host never loads it again.
+struct BadVersionRecord {
+  std::string microservice;
+  std::string hash;  // content hash of the plugin file
+  std::string version;
+  int64_t wall_ms = 0;
+  std::string reason;  // one line: the signal or the overrun, where, in which callback
+};
+
 // A side effect a plugin produced (a notification, for now).
 struct OutputRecord {
   int64_t id = 0;  // assigned by the store, increasing
@@ -209,6 +218,10 @@ class Store {
   // Newest first.
   virtual std::vector<QuarantineRecord> list_quarantined(size_t limit) = 0;
   virtual int64_t count_quarantined() = 0;
+
+  // Builds that crashed the host. Adding one already there keeps the first.
+  virtual void add_bad_version(const BadVersionRecord &bad) = 0;
+  virtual std::vector<BadVersionRecord> bad_versions() = 0;
 
   // Outputs, oldest first.
   virtual void add_output(const OutputRecord &out) = 0;

@@ -62,6 +62,8 @@ struct CountingStore : store::Store {
   void quarantine_instance(const store::QuarantineRecord &a) override { return inner->quarantine_instance(a); }
   std::vector<store::QuarantineRecord> list_quarantined(size_t a) override { return inner->list_quarantined(a); }
   int64_t count_quarantined() override { return inner->count_quarantined(); }
+  void add_bad_version(const store::BadVersionRecord &a) override { return inner->add_bad_version(a); }
+  std::vector<store::BadVersionRecord> bad_versions() override { return inner->bad_versions(); }
   void add_output(const store::OutputRecord &a) override { return inner->add_output(a); }
   std::vector<store::OutputRecord> list_outputs() override { return inner->list_outputs(); }
   std::vector<store::RetirementRecord> load_retirements() override { return inner->load_retirements(); }

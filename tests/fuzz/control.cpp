@@ -20,14 +20,15 @@ namespace {
 // A send request as comparable values, `updated` aside.
 struct Seen {
   engine::Input::Kind kind;
-  std::string location, mode, alert_type;
+  std::string location, mode, alert_type, client;
+  int64_t seq;
   std::vector<std::tuple<std::string, int32_t, std::string, std::vector<std::pair<std::string, std::string>>>>
       devices;
   bool operator==(const Seen &) const = default;
 };
 
 Seen seen(const control::SendRequest &req) {
-  Seen s{req.kind, req.location, req.mode, req.alert_type, {}};
+  Seen s{req.kind, req.location, req.mode, req.alert_type, req.client, req.seq, {}};
   for (const control::DeviceEvent &d : req.devices) s.devices.emplace_back(d.id, d.type, d.description, d.params);
   return s;
 }

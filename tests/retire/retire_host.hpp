@@ -63,12 +63,14 @@ struct RetireHost {
     write_manifest(m);
   }
 
+  // Unsupervised: a kill9() is the host's own death, with no supervisor to
+  // start it again behind the test's back.
   void start(const std::string &rate) {
     scratch = dir / ("run" + std::to_string(++starts));
     std::filesystem::create_directories(scratch);
     std::filesystem::remove(socket);  // left by a killed host
     pid = retire_cli.start({"run", "--bot", bot, "--store", store, "--socket", socket, "--retire-rate", rate,
-                            "--debounce-ms", "30", "--log-level", "info"},
+                            "--debounce-ms", "30", "--log-level", "info", "--no-supervise"},
                            scratch);
     for (int i = 0; i < 1000 && !std::filesystem::exists(socket); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));

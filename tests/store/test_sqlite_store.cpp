@@ -331,13 +331,13 @@ TEST_CASE("a store of schema version 1 is upgraded when opened for writing, refu
     store->put_instance("home", instance("door", "d1", 7, kNulBytes));
     store->commit();
   }
-  // What version 1 was: this schema without the tables versions 2 to 4 added.
+  // What version 1 was: this schema without the tables versions 2 to 5 added.
   raw_sql(path, "DROP TABLE timers; DROP TABLE schedules; DROP TABLE datastreams; DROP TABLE quarantine; "
                 "DROP TABLE purges; DROP TABLE retirements; DROP INDEX instances_by_microservice; "
-                "PRAGMA user_version = 1");
+                "DROP TABLE bad_versions; PRAGMA user_version = 1");
   const std::string v1 = read_bytes(path);
   CHECK_THROWS_WITH(open_sqlite_store(path, {.read_only = true}),
-                    path + ": store schema version 1 predates this livebot's (4); open it for writing once "
+                    path + ": store schema version 1 predates this livebot's (5); open it for writing once "
                            "(livebot playback --resume, or a host) to upgrade it");
   CHECK(read_bytes(path) == v1);
   {
@@ -347,10 +347,37 @@ TEST_CASE("a store of schema version 1 is upgraded when opened for writing, refu
     store->put_timer("home", {7, "open", 5000});
     store->commit();
   }
-  CHECK(raw_sql(path, "PRAGMA user_version") == "4");
+  CHECK(raw_sql(path, "PRAGMA user_version") == "5");
   auto reader = open_sqlite_store(path, {.read_only = true});
   CHECK(reader->load_timers("home").size() == 1);
   CHECK(reader->count_quarantined() == 0);
+  CHECK(reader->bad_versions().empty());
+}
+
+TEST_CASE("a version 4 store gains bad_versions; a bad version is kept once, with its first reason", "[store]") {
+  TempDir tmp;
+  const std::string path = tmp.file();
+  {
+    auto store = open_sqlite_store(path);
+    store->begin();
+    store->put_location(location("home"));
+    store->commit();
+  }
+  raw_sql(path, "DROP TABLE bad_versions; PRAGMA user_version = 4");
+  auto store = open_sqlite_store(path);
+  CHECK(raw_sql(path, "PRAGMA user_version") == "5");
+  CHECK(store->load_location("home"));
+  store->begin();
+  store->add_bad_version({"counter", "abc", "2.0.0", 10, "signal 11 (SIGSEGV) in initialize at home"});
+  store->add_bad_version({"counter", "abc", "2.0.0", 20, "again"});
+  store->commit();
+  const auto bad = store->bad_versions();
+  REQUIRE(bad.size() == 1);
+  CHECK(bad[0].microservice == "counter");
+  CHECK(bad[0].hash == "abc");
+  CHECK(bad[0].version == "2.0.0");
+  CHECK(bad[0].wall_ms == 10);
+  CHECK(bad[0].reason == "signal 11 (SIGSEGV) in initialize at home");
 }
 
 TEST_CASE("a version 2 store gains the quarantine table (and what came after), its memory kept", "[store]") {
@@ -365,9 +392,9 @@ TEST_CASE("a version 2 store gains the quarantine table (and what came after), i
     store->commit();
   }
   raw_sql(path, "DROP TABLE quarantine; DROP TABLE purges; DROP TABLE retirements; "
-                "DROP INDEX instances_by_microservice; PRAGMA user_version = 2");
+                "DROP INDEX instances_by_microservice; DROP TABLE bad_versions; PRAGMA user_version = 2");
   auto store = open_sqlite_store(path);
-  CHECK(raw_sql(path, "PRAGMA user_version") == "4");
+  CHECK(raw_sql(path, "PRAGMA user_version") == "5");
   CHECK(store->load_instance("home", "door", "d1")->state == kNulBytes);
   store->begin();
   store->quarantine_instance({0, 42, "home", *store->load_instance("home", "door", "d1"), "does not verify"});
@@ -399,14 +426,14 @@ TEST_CASE("a store of schema version 3 gains retirements when opened for writing
     store->commit();
   }
   raw_sql(path, "DROP TABLE purges; DROP TABLE retirements; DROP INDEX instances_by_microservice; "
-                "PRAGMA user_version = 3");
+                "DROP TABLE bad_versions; PRAGMA user_version = 3");
   {
     auto store = open_sqlite_store(path);
     CHECK(store->load_instance("home", "door", "d1")->state == kNulBytes);
     CHECK(store->load_timers("home").size() == 1);
     CHECK(store->load_retirements().empty());
   }
-  CHECK(raw_sql(path, "PRAGMA user_version") == "4");
+  CHECK(raw_sql(path, "PRAGMA user_version") == "5");
 }
 
 TEST_CASE("retirements: purge records, one per location, gone with their retirement", "[store][retire]") {
@@ -594,8 +621,8 @@ TEST_CASE("a file that is not a livebot store is refused untouched", "[store]") 
   }
   SECTION("a store from a newer livebot") {
     open_sqlite_store(path);
-    raw_sql(path, "PRAGMA user_version = 5");
-    reason = "store schema version 5 is newer than this livebot reads (4)";
+    raw_sql(path, "PRAGMA user_version = 6");
+    reason = "store schema version 6 is newer than this livebot reads (5)";
   }
   const std::string before = read_bytes(path);
   REQUIRE_FALSE(before.empty());
@@ -617,7 +644,7 @@ TEST_CASE("a missing store is created only when asked", "[store]") {
   CHECK_FALSE(fs::exists(path));
   open_sqlite_store(path);
   CHECK(raw_sql(path, "PRAGMA application_id") == std::to_string(0x4C564254));
-  CHECK(raw_sql(path, "PRAGMA user_version") == "4");
+  CHECK(raw_sql(path, "PRAGMA user_version") == "5");
   CHECK(raw_sql(path, "PRAGMA journal_mode") == "wal");
   CHECK_NOTHROW(open_sqlite_store(path, {.create = false}));
 }

@@ -2,8 +2,19 @@
 // so "every event applied exactly once" can be read off its state. Built in
 // several versions from this one source (see meson.build): the version
 // string, a field added in the second schema, a build that throws in
-// initialize(), and one that makes an STB_GNU_UNIQUE symbol.
+// initialize(), one that makes an STB_GNU_UNIQUE symbol, and builds that
+// kill the host when a measurement comes from a device named "boom"
+// (COUNTER_CRASH: segfault, abort, an endless loop, allocation without
+// bound), or as soon as it is loaded (5).
 #include <livebot/sdk.hpp>
+
+#ifdef COUNTER_CRASH
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+#endif
 
 #include COUNTER_BFBS_HEADER
 #include COUNTER_HEADER
@@ -20,7 +31,12 @@ class Counter : public livebot::Microservice<counter::CounterT> {
     if (is_new_field("since_ms")) state().since_ms = timestamp_ms();
 #endif
   }
-  void device_measurements_updated(const livebot::Device &) override {
+  void device_measurements_updated(const livebot::Device &device) override {
+#ifdef COUNTER_CRASH
+    if (device.id() == "boom") crash();
+#else
+    (void)device;
+#endif
     ++state().count;
     state().last_version = COUNTER_VERSION;
 #ifdef COUNTER_UNIQUE
@@ -29,8 +45,35 @@ class Counter : public livebot::Microservice<counter::CounterT> {
     log_debug("count " + std::to_string(state().count));
 #endif
   }
+
+ private:
+#ifdef COUNTER_CRASH
+  // volatile throughout: the compiler may not prove the faults away.
+  static void crash() {
+    if constexpr (COUNTER_CRASH == 1) {
+      volatile int *nowhere = nullptr;
+      *nowhere = 1;
+    } else if constexpr (COUNTER_CRASH == 2) {
+      std::abort();
+    } else if constexpr (COUNTER_CRASH == 3) {
+      for (;;) asm volatile("" ::: "memory");
+    } else {
+      static std::vector<std::unique_ptr<char[]>> hoard;
+      for (;;) {
+        hoard.emplace_back(new char[1 << 20]);
+        std::memset(hoard.back().get(), 1, 1 << 20);
+      }
+    }
+  }
+#endif
 };
 
 }  // namespace
+
+#if defined(COUNTER_CRASH) && COUNTER_CRASH == 5
+// raise, not a null store: gcc drops the registration of a constructor whose
+// body it proves undefined.
+__attribute__((constructor)) static void crash_on_load() { std::raise(SIGSEGV); }
+#endif
 
 LIVEBOT_MICROSERVICE(Counter, "counter", COUNTER_VERSION, counter::CounterBinarySchema)

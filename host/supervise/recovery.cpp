@@ -1,0 +1,135 @@
+#include "supervise/recovery.hpp"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <set>
+
+#include "common/error.hpp"
+#include "common/hash.hpp"
+
+namespace livebot::supervise {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A staging directory of an earlier process (loader/staging.cpp's name),
+// removed once what is needed from it is kept.
+bool is_staging_dir(const std::string &dir) {
+  return fs::path(dir).filename().string().rfind("livebot-stage-", 0) == 0 && fs::is_directory(dir);
+}
+
+// Records the crash the marker and the exit status describe.
+void record_crash(const engine::Manifest &manifest, store::Store &st, const Snapshot &prev, const PreviousExit &how,
+                  int64_t now_ms) {
+  const std::string ended = how.abnormal() ? how.describe() : "an unknown cause (not supervised)";
+  store::ErrorRecord err;
+  err.wall_ms = now_ms;
+  err.event_ms = now_ms;  // the input in flight is not known here, only that it is resent
+  err.bot = manifest.bot;
+  err.callback = "crash";
+  if (!prev.in_call || prev.call_ms < 0) {
+    err.message = "the host ended by " + ended + " outside any plugin call; nothing marked bad";
+    st.add_error(err);
+    spdlog::error("previous host: {}", err.message);
+    return;
+  }
+  const VersionFiles &v = prev.versions[static_cast<size_t>(prev.call_ms)];
+  // A build loading is not the version serving: it is known by its bytes.
+  const bool load = prev.what == "load";
+  const std::string hash = load ? prev.loading_hash : v.hash;
+  const std::string version = load ? "" : v.version;
+  err.location = prev.location;
+  err.microservice = v.name;
+  err.version = version;
+  std::string what;
+  if (prev.overrun)
+    what = "ran over the watchdog's bound (" + std::to_string(prev.elapsed_ms) + " ms)";
+  else if (prev.out_of_memory)
+    what = "failed to allocate at the memory limit";
+  else
+    what = "crashed the host with " + ended;
+  const std::string where = load ? " while it was loaded" : " in " + prev.what + " at location " + prev.location;
+  const bool blamed = prev.overrun || prev.out_of_memory || is_fault_signal(how.signal);
+  err.message = (load ? "the build " + hash.substr(0, 16) : "version " + version) + " " + what + where +
+                (blamed ? "; marked bad, not loaded again" : "; not the plugin's doing, nothing marked bad");
+  st.add_error(err);
+  if (blamed) st.add_bad_version({v.name, hash, version, now_ms, what + where});
+  spdlog::error("previous host: {}: {}", v.name, err.message);
+}
+
+// The first build of `name` whose content is not bad: the manifest's file,
+// the one serving before (where it came from, or its staged copy: the file
+// may have been overwritten by the build that crashed), the standby.
+std::optional<std::pair<std::string, std::string>> choose(const engine::MicroserviceSpec &spec,
+                                                          const std::optional<Snapshot> &prev,
+                                                          const std::set<std::pair<std::string, std::string>> &bad) {
+  std::vector<std::string> files{spec.plugin};
+  if (prev)
+    for (const auto &v : prev->versions)
+      if (v.name == spec.name) files.insert(files.end(), {v.file, v.staged, v.standby_file});
+  for (const auto &file : files) {
+    if (file.empty()) continue;
+    try {
+      const auto hash = file_hash(file);
+      if (!bad.count({spec.name, hash})) return std::make_pair(file, hash);
+    } catch (const Error &) {
+      // Gone (a staging directory removed, a kept copy deleted): the next one.
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool is_fault_signal(int signal) {
+  switch (signal) {
+    case SIGSEGV: case SIGBUS: case SIGILL: case SIGFPE: case SIGABRT: case SIGTRAP: case SIGSYS:
+      return true;
+    default:
+      return false;
+  }
+}
+
+Recovered recover(engine::Manifest manifest, store::Store &st, const std::optional<Snapshot> &previous,
+                  const PreviousExit &how, const std::string &kept_dir, int64_t now_ms) {
+  if (previous && (previous->in_call || how.abnormal())) record_crash(manifest, st, *previous, how, now_ms);
+  std::set<std::pair<std::string, std::string>> bad;
+  for (const auto &b : st.bad_versions()) bad.emplace(b.microservice, b.hash);
+
+  Recovered r;
+  std::vector<engine::MicroserviceSpec> kept;
+  for (auto &spec : manifest.microservices) {
+    const auto chosen = choose(spec, previous, bad);
+    if (!chosen) {
+      const std::string why = "every build known is marked bad (livebot errors); a new build at " + spec.plugin +
+                              " brings it back at the host's next start";
+      spdlog::error("{}: suspended: {}", spec.name, why);
+      r.suspended.emplace_back(spec.name, why);
+      continue;
+    }
+    if (chosen->first != spec.plugin) {
+      // A copy that outlives the staging directory it may come from.
+      fs::create_directories(kept_dir);
+      fs::permissions(kept_dir, fs::perms::owner_all, fs::perm_options::replace);
+      const std::string copy = kept_dir + "/" + spec.name + "-" + chosen->second.substr(0, 16) + ".so";
+      if (chosen->first != copy) fs::copy_file(chosen->first, copy, fs::copy_options::overwrite_existing);
+      spdlog::warn("{}: {} is marked bad; loading the build that served before it ({})", spec.name, spec.plugin,
+                   copy);
+      r.load_from[spec.name] = copy;
+    }
+    kept.push_back(std::move(spec));
+  }
+  manifest.microservices = std::move(kept);
+  r.manifest = std::move(manifest);
+  if (previous && previous->pid != ::getpid() && is_staging_dir(previous->staging_dir)) {
+    std::error_code ec;
+    fs::remove_all(previous->staging_dir, ec);
+  }
+  return r;
+}
+
+}  // namespace livebot::supervise

@@ -1,0 +1,150 @@
+// A supervised `livebot run` for the crash tests: the real binary, its real
+// supervisor and control socket, a bot of two location microservices built
+// from the counter plugin ("healthy" and "victim"), and its real store read
+// back with SQLite's own checks.
+#pragma once
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/error.hpp"
+#include "control/client.hpp"
+#include "integration/cli_runner.hpp"
+#include "schema/schema.hpp"
+#include "store/store.hpp"
+#include "support/temp_dir.hpp"
+
+namespace livebot::test::crash {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+inline const Cli cli(LIVEBOT_CLI);
+inline const std::string plugins = LIVEBOT_TEST_PLUGIN_DIR;
+
+struct CrashHost {
+  TempDir dir;
+  TempDir scratch;
+  std::string bot = dir / "bot", store = dir / "store.db", socket = dir / "host.sock";
+  std::vector<std::string> extra;
+  pid_t pid = -1;  // the supervisor's
+
+  explicit CrashHost(const std::string &victim = "counter_a", std::vector<std::string> more = {})
+      : extra(std::move(more)) {
+    fs::create_directories(bot);
+    fs::copy_file(plugins + "/counter_a.so", bot + "/healthy.so");
+    fs::copy_file(plugins + "/" + victim + ".so", bot + "/victim.so");
+    write_file(bot + "/bot.json",
+               json{{"bot", "crash-test"},
+                    {"version", "1"},
+                    {"microservices",
+                     {{"location",
+                       {{{"name", "healthy"}, {"plugin", "healthy.so"}}, {{"name", "victim"}, {"plugin", "victim.so"}}}}}}}
+                   .dump());
+    start();
+  }
+  ~CrashHost() {
+    if (pid > 0) {
+      const auto s = status_or_null();
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      if (s.is_object()) ::kill(s["pid"].get<pid_t>(), SIGKILL);
+    }
+  }
+
+  void start() {
+    std::vector<std::string> args = {"run",         "--bot",  bot,      "--store",
+                                     store,         "--socket", socket, "--no-watch",
+                                     "--probation", "1000",   "--probation-seconds", "3600",
+                                     "--memory-limit", "512M"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    pid = cli.start(args, scratch.path());
+    REQUIRE(status()["ok"] == true);
+  }
+  CliResult stop() {
+    ::kill(pid, SIGTERM);
+    const auto r = Cli::wait(pid, scratch.path());
+    pid = -1;
+    return r;
+  }
+
+  json status_or_null() const {
+    try {
+      control::Client c(socket, 2000);
+      return json::parse(c.request(R"({"cmd":"status"})"));
+    } catch (const Error &) {
+      return nullptr;
+    }
+  }
+  // The status once the host answers (it may be restarting).
+  json status(int64_t timeout_ms = 10'000) const {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+      auto s = status_or_null();
+      if (s.is_object() || std::chrono::steady_clock::now() > until) return s;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  pid_t host_pid() const { return status()["pid"].get<pid_t>(); }
+  // Waits for a host process other than `old` to serve.
+  json serving_after(pid_t old) const {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    for (;;) {
+      auto s = status(20'000);
+      if (s.is_object() && s["pid"].get<pid_t>() != old) return s;
+      INFO("livebot run's stderr:\n" << read_file(scratch / "err"));
+      REQUIRE(std::chrono::steady_clock::now() < until);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+
+  // `livebot send`: a measurement of `device`, resent if the host hangs up.
+  CliResult send(const std::string &device) const {
+    return cli.run({"send", "home", "--socket", socket, "-d", device, "-t", "10014", "-p", "doorStatus=OPEN"});
+  }
+  void deliver(const std::string &build, const std::string &as) const {
+    fs::copy_file(plugins + "/" + build + ".so", bot + "/" + as + ".tmp", fs::copy_options::overwrite_existing);
+    fs::rename(bot + "/" + as + ".tmp", bot + "/" + as);
+  }
+
+  json state(const std::string &ms) const {
+    auto st = store::open_sqlite_store(store, {.create = false, .read_only = true});
+    const auto inst = st->load_instance("home", ms, "");
+    if (!inst) return json::object();
+    const auto bfbs = st->load_schema(inst->schema_hash);
+    REQUIRE(bfbs);
+    return json::parse(schema::BinarySchema::parse(*bfbs, "test").to_json(inst->state));
+  }
+  int64_t count(const std::string &ms) const { return state(ms).value("count", int64_t{0}); }
+};
+
+// SQLite's own verdict on the file: "ok" when every page and index holds.
+inline std::string integrity(const std::string &path) {
+  sqlite3 *db = nullptr;
+  std::string verdict;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_exec(
+        db, "PRAGMA integrity_check",
+        [](void *out, int, char **values, char **) {
+          auto &v = *static_cast<std::string *>(out);
+          v += (v.empty() ? "" : "; ") + std::string(values[0] ? values[0] : "");
+          return 0;
+        },
+        &verdict, nullptr);
+  } else {
+    verdict = sqlite3_errmsg(db);
+  }
+  sqlite3_close(db);
+  return verdict;
+}
+
+}  // namespace livebot::test::crash
