@@ -20,13 +20,14 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+from control_client import Client
 
 
 def manifest(plugins):
@@ -52,35 +53,6 @@ class Host:
         self.ctl.close()
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait()
-
-
-class Client:
-    def __init__(self, path, deadline=10.0):
-        end = time.monotonic() + deadline
-        while True:
-            try:
-                self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.s.connect(path)
-                break
-            except OSError:
-                self.s.close()
-                if time.monotonic() > end:
-                    raise
-                time.sleep(0.01)
-        self.buf = b""
-
-    def ask(self, obj):
-        self.s.sendall((json.dumps(obj) + "\n").encode())
-        while b"\n" not in self.buf:
-            chunk = self.s.recv(1 << 20)
-            if not chunk:
-                raise ConnectionError("host closed the connection")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return json.loads(line)
-
-    def close(self):
-        self.s.close()
 
 
 def measurement(location):

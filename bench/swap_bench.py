@@ -24,12 +24,13 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+from control_client import Client
 
 
 class Host:
@@ -54,35 +55,6 @@ class Host:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1])
         return 0
-
-
-class Client:
-    def __init__(self, path, deadline=10.0):
-        end = time.monotonic() + deadline
-        while True:
-            try:
-                self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.s.connect(path)
-                break
-            except OSError:
-                self.s.close()
-                if time.monotonic() > end:
-                    raise
-                time.sleep(0.0005)
-        self.buf = b""
-
-    def ask(self, obj):
-        self.s.sendall((json.dumps(obj) + "\n").encode())
-        while b"\n" not in self.buf:
-            chunk = self.s.recv(65536)
-            if not chunk:
-                raise ConnectionError("host closed the connection")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return json.loads(line)
-
-    def close(self):
-        self.s.close()
 
 
 def measurement(i):
