@@ -6,6 +6,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <random>
 #include <thread>
@@ -207,7 +208,8 @@ void add_live(CLI::App &app, std::vector<Command> &out) {
     sub->add_option("location", o->req.location, "Location id");
     sub->add_option("--mode", o->mode, "A mode change to MODE");
     sub->add_option("--device,-d", o->device, "A measurement (or --alert) of this device");
-    sub->add_option("--type,-t", o->type, "The device's type number")->check(CLI::PositiveNumber);
+    sub->add_option("--type,-t", o->type, "The device's type number")
+        ->check(CLI::Range(1, std::numeric_limits<int32_t>::max()));
     sub->add_option("--description", o->description, "The device's description");
     sub->add_option("--param,-p", o->params, "A measured parameter NAME=VALUE (repeatable)");
     sub->add_option("--alert", o->alert, "An alert of this type from --device");

@@ -127,7 +127,9 @@ Offer Reloader::offer(size_t ms, const std::string &file, int64_t now_ms) {
     return {Offer::Outcome::Unchanged, name + ": " + file + " is the version serving (generation " +
                                            std::to_string(current.generation()) + ")"};
   if (s.bad_hashes.count(hash))
-    return {Offer::Outcome::Unchanged, name + ": " + file + " was refused before; waiting for it to change"};
+    // Refused still, so that a `livebot reload` of it exits 1; not tried or
+    // recorded again.
+    return {Offer::Outcome::Refused, name + ": " + file + " was refused before; waiting for it to change"};
 
   std::unique_ptr<loader::Plugin> next;
   try {

@@ -171,8 +171,12 @@ TEST_CASE("versions that cannot serve are refused and the current one carries on
   CHECK(errors.size() == 8);
   CHECK(errors.front().callback == "reload");
   CHECK(h.rl->mapped_images().size() == 1);
-  // The same bad bytes are not tried again; a good build is.
-  CHECK(h.offer().outcome == reload::Offer::Outcome::Unchanged);
+  // The same bad bytes are not tried again (still refused, nothing more
+  // recorded); a good build is.
+  const auto again = h.offer();
+  CHECK(again.outcome == reload::Offer::Outcome::Refused);
+  CHECK_THAT(again.message, Catch::Contains("was refused before"));
+  CHECK(h.st->list_errors("", 100).size() == 8);
   CHECK(h.deliver("counter_b").outcome == reload::Offer::Outcome::Published);
 }
 
@@ -197,7 +201,7 @@ TEST_CASE("a version that throws on probation is rolled back and its event re-ru
   CHECK_THAT(errors[0].message, Catch::Contains("version 3.0.0-throws rolled back to 1.0.0-a"));
   CHECK(errors[1].callback == "initialize");
   // Rolled back for good: the same file is not published again.
-  CHECK(h.offer().outcome == reload::Offer::Outcome::Unchanged);
+  CHECK(h.offer().outcome == reload::Offer::Outcome::Refused);
   CHECK(h.rl->mapped_images().size() == 1);
 }
 
