@@ -206,16 +206,26 @@ void add_live(CLI::App &app, std::vector<Command> &out) {
     auto o = std::make_shared<Opts>();
     auto *sub = app.add_subcommand("send", "Send a live host an input for a location (or many, from a file)");
     sub->add_option("location", o->req.location, "Location id");
-    sub->add_option("--mode", o->mode, "A mode change to MODE");
-    sub->add_option("--device,-d", o->device, "A measurement (or --alert) of this device");
-    sub->add_option("--type,-t", o->type, "The device's type number")
-        ->check(CLI::Range(1, std::numeric_limits<int32_t>::max()));
-    sub->add_option("--description", o->description, "The device's description");
-    sub->add_option("--param,-p", o->params, "A measured parameter NAME=VALUE (repeatable)");
-    sub->add_option("--alert", o->alert, "An alert of this type from --device");
-    sub->add_option("--datastream", o->datastream, "A data-stream message to this address (with --content)");
-    sub->add_option("--content", o->content, "The data-stream message: JSON or text");
-    sub->add_option("--remove-device", o->removed, "The location no longer has this device");
+    auto *mode = sub->add_option("--mode", o->mode, "A mode change to MODE");
+    auto *device = sub->add_option("--device,-d", o->device, "A measurement (or --alert) of this device");
+    auto *type = sub->add_option("--type,-t", o->type, "The device's type number")
+                     ->check(CLI::Range(1, std::numeric_limits<int32_t>::max()));
+    auto *description = sub->add_option("--description", o->description, "The device's description");
+    auto *param = sub->add_option("--param,-p", o->params, "A measured parameter NAME=VALUE (repeatable)");
+    auto *alert = sub->add_option("--alert", o->alert, "An alert of this type from --device");
+    auto *datastream =
+        sub->add_option("--datastream", o->datastream, "A data-stream message to this address (with --content)");
+    auto *content = sub->add_option("--content", o->content, "The data-stream message: JSON or text");
+    auto *removed = sub->add_option("--remove-device", o->removed, "The location no longer has this device");
+    // One input per send: what each kind needs, and the kinds apart, are
+    // usage errors before anything reaches the host.
+    device->needs(type);
+    for (auto *of_device : {type, description, param, alert}) of_device->needs(device);
+    datastream->needs(content);
+    content->needs(datastream);
+    mode->excludes(device)->excludes(datastream)->excludes(removed);
+    device->excludes(datastream)->excludes(removed);
+    datastream->excludes(removed);
     sub->add_option("--timestamp-ms", o->timestamp, "Event time (default: the host's clock)")
         ->check(CLI::NonNegativeNumber);
     sub->add_option("--lines", o->lines,
@@ -266,6 +276,8 @@ void add_live(CLI::App &app, std::vector<Command> &out) {
                        if (o->device.empty() || o->type <= 0)
                          throw Error("send", "give --mode MODE, --datastream ADDRESS --content X, --remove-device ID, "
                                              "or --device ID --type N with --param NAME=VALUE");
+                       if (o->alert.empty() && o->params.empty())
+                         throw Error("send", "a measurement needs at least one --param NAME=VALUE (or --alert TYPE)");
                        control::DeviceEvent d{o->device, o->type, o->description, {}, {}};
                        for (const auto &p : o->params) {
                          const auto eq = p.find('=');

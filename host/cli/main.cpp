@@ -43,7 +43,13 @@ int main(int argc, char **argv) {
       sub = sub->get_subcommands().front();
       where += " " + sub->get_name();
     }
-    std::cerr << where << ": " << e.what() << " (see " << where << " --help)\n";
+    // A word that names no command is an extra argument to CLI11, which
+    // then only says that a command is missing.
+    const auto extra = app.remaining();
+    if (where == "livebot" && !extra.empty() && extra.front().rfind('-', 0) != 0)
+      std::cerr << "livebot: unknown command '" << extra.front() << "' (see livebot --help)\n";
+    else
+      std::cerr << where << ": " << e.what() << " (see " << where << " --help)\n";
     return kExitUsage;
   }
   try {

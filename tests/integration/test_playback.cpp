@@ -301,13 +301,20 @@ TEST_CASE("errors and state answer --help and name what is missing", "[cli]") {
     const auto r = cli.run(args);
     INFO(r.err);
     CHECK(r.exit_code == 2);
-    CHECK_THAT(r.err, Catch::StartsWith("livebot ") && Catch::Contains(needle));
+    CHECK_THAT(r.err, Catch::StartsWith("livebot") && Catch::Contains(needle));
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   };
   usage({"playback"}, "recording is required");
   usage({"playback", "/no/such/recording.json", "--bot", bot_v1}, "/no/such/recording.json");
   usage({"playback", sample, "--bot", bot_v1, "--commit-every", "0"}, "--commit-every");
   usage({"errors", "--limit", "0"}, "--limit");
+  usage({"bogus"}, "unknown command 'bogus'");
+  // send: one input, complete, or nothing reaches the host (none runs here).
+  usage({"send", "home", "--mode", "AWAY", "--alert", "x"}, "--alert requires --device");
+  usage({"send", "home", "--datastream", "a"}, "--datastream requires --content");
+  usage({"send", "home", "--mode", "AWAY", "--remove-device", "d"}, "--mode excludes --remove-device");
+  usage({"send", "home", "-d", "door"}, "--device requires --type");
+  usage({"send", "home", "-d", "door", "-t", "0", "-p", "a=1"}, "not in range 1 to 2147483647");
   // --log-level is taken before or after the subcommand.
   CHECK(cli.run({"errors", "--log-level", "nonsense", "--store", sample}).exit_code == 1);
   TempDir dir;
