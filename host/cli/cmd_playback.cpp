@@ -1,7 +1,9 @@
 // livebot playback RECORDING --bot DIR: a recording through a bot in
 // virtual time.
+#include <filesystem>
 #include <iostream>
 #include <limits>
+#include <system_error>
 
 #include "cli/commands.hpp"
 #include "playback/playback.hpp"
@@ -28,6 +30,10 @@ playback::SwapAt parse_swap(const std::string &v, std::string *why) {
   sw.row = std::stoll(row);
   sw.microservice = v.substr(colon + 1, eq - colon - 1);
   sw.file = v.substr(eq + 1);
+  // Named on the command line, unlike a file a watcher sees: a typo is a
+  // usage error, not a refused build.
+  if (std::error_code ec; !std::filesystem::is_regular_file(sw.file, ec) && why)
+    *why = "'" + sw.file + "' is not a file";
   return sw;
 }
 

@@ -308,6 +308,8 @@ TEST_CASE("errors and state answer --help and name what is missing", "[cli]") {
   usage({"playback", "/no/such/recording.json", "--bot", bot_v1}, "/no/such/recording.json");
   usage({"playback", sample, "--bot", bot_v1, "--commit-every", "0"}, "--commit-every");
   usage({"errors", "--limit", "0"}, "--limit");
+  usage({"playback", sample, "--bot", bot_v1, "--swap", "10:location_memory=/no/such.so"},
+        "'/no/such.so' is not a file");
   usage({"bogus"}, "unknown command 'bogus'");
   // send: one input, complete, or nothing reaches the host (none runs here).
   usage({"send", "home", "--mode", "AWAY", "--alert", "x"}, "--alert requires --device");
