@@ -71,6 +71,21 @@ std::string raw_sql(const std::string &path, const std::string &sql) {
   return result;
 }
 
+// Takes a store back to schema version `version`: drops what each later
+// upgrade added, newest first, as a store of that version never had it.
+void downgrade(const std::string &path, int version) {
+  // What upgrade v -> v + 1 added, for v = 1 to 4.
+  const char *added[] = {
+      "DROP TABLE timers; DROP TABLE schedules; DROP TABLE datastreams;",
+      "DROP TABLE quarantine;",
+      "DROP TABLE purges; DROP TABLE retirements; DROP INDEX instances_by_microservice;",
+      "DROP TABLE bad_versions;",
+  };
+  std::string sql;
+  for (int v = static_cast<int>(std::size(added)); v >= version; --v) sql += added[v - 1];
+  raw_sql(path, sql + " PRAGMA user_version = " + std::to_string(version));
+}
+
 // Runs body in a forked child and returns its wait status. The child never
 // returns into Catch: body ends it, or it exits 3 on an exception and 4 if
 // body returns.
@@ -331,10 +346,7 @@ TEST_CASE("a store of schema version 1 is upgraded when opened for writing, refu
     store->put_instance("home", instance("door", "d1", 7, kNulBytes));
     store->commit();
   }
-  // What version 1 was: this schema without the tables versions 2 to 5 added.
-  raw_sql(path, "DROP TABLE timers; DROP TABLE schedules; DROP TABLE datastreams; DROP TABLE quarantine; "
-                "DROP TABLE purges; DROP TABLE retirements; DROP INDEX instances_by_microservice; "
-                "DROP TABLE bad_versions; PRAGMA user_version = 1");
+  downgrade(path, 1);
   const std::string v1 = read_bytes(path);
   CHECK_THROWS_WITH(open_sqlite_store(path, {.read_only = true}),
                     path + ": store schema version 1 predates this livebot's (5); open it for writing once "
@@ -363,7 +375,7 @@ TEST_CASE("a version 4 store gains bad_versions; a bad version is kept once, wit
     store->put_location(location("home"));
     store->commit();
   }
-  raw_sql(path, "DROP TABLE bad_versions; PRAGMA user_version = 4");
+  downgrade(path, 4);
   auto store = open_sqlite_store(path);
   CHECK(raw_sql(path, "PRAGMA user_version") == "5");
   CHECK(store->load_location("home"));
@@ -391,8 +403,7 @@ TEST_CASE("a version 2 store gains the quarantine table (and what came after), i
     store->put_timer("home", {7, "open", 5000});
     store->commit();
   }
-  raw_sql(path, "DROP TABLE quarantine; DROP TABLE purges; DROP TABLE retirements; "
-                "DROP INDEX instances_by_microservice; DROP TABLE bad_versions; PRAGMA user_version = 2");
+  downgrade(path, 2);
   auto store = open_sqlite_store(path);
   CHECK(raw_sql(path, "PRAGMA user_version") == "5");
   CHECK(store->load_instance("home", "door", "d1")->state == kNulBytes);
@@ -425,8 +436,7 @@ TEST_CASE("a store of schema version 3 gains retirements when opened for writing
     store->put_timer("home", {7, "open", 5000});
     store->commit();
   }
-  raw_sql(path, "DROP TABLE purges; DROP TABLE retirements; DROP INDEX instances_by_microservice; "
-                "DROP TABLE bad_versions; PRAGMA user_version = 3");
+  downgrade(path, 3);
   {
     auto store = open_sqlite_store(path);
     CHECK(store->load_instance("home", "door", "d1")->state == kNulBytes);
