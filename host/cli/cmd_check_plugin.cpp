@@ -7,6 +7,7 @@
 
 #include "cli/commands.hpp"
 #include "common/error.hpp"
+#include "common/read_file.hpp"
 #include "loader/elf_check.hpp"
 
 namespace livebot::cli {
@@ -18,7 +19,7 @@ void add_check_plugin(CLI::App &app, std::vector<Command> &out) {
   sub->add_option("files", *files, "Plugin .so files")->required()->check(CLI::ExistingFile);
   out.push_back({sub, [files]() {
                    for (const auto &file : *files) {
-                     const std::string bytes = loader::read_plugin_file(file);
+                     const std::string bytes = read_whole_file(file);
                      loader::check_elf(bytes, file);
                      if (const auto unique = loader::gnu_unique_symbols(bytes); !unique.empty())
                        throw Error(file, loader::gnu_unique_problem(unique));

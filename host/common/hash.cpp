@@ -4,10 +4,9 @@
 #include <xxhash.h>
 
 #include <cstdio>
-#include <fstream>
-#include <vector>
 
 #include "common/error.hpp"
+#include "common/read_file.hpp"
 
 namespace livebot {
 
@@ -25,20 +24,7 @@ std::string content_hash(std::string_view bytes) {
   return to_hex(XXH3_128bits(bytes.data(), bytes.size()));
 }
 
-std::string file_hash(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path, "cannot open for reading");
-  XXH3_state_t *state = XXH3_createState();
-  XXH3_128bits_reset(state);
-  std::vector<char> buf(1 << 16);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    XXH3_128bits_update(state, buf.data(), static_cast<size_t>(in.gcount()));
-  }
-  const XXH128_hash_t h = XXH3_128bits_digest(state);
-  XXH3_freeState(state);
-  return to_hex(h);
-}
+std::string file_hash(const std::string &path) { return content_hash(read_whole_file(path)); }
 
 std::string sha256_hex(std::string_view bytes) {
   unsigned char md[EVP_MAX_MD_SIZE];

@@ -334,10 +334,10 @@ struct LiveHost::Impl {
     for (auto &[dir, names] : dirs) {
       watch::WatchOptions wo;
       wo.accept = [names](std::string_view n) { return names.count(std::string(n)) > 0; };
-      wo.complete = [manifest = bot->manifest().path](const std::string &path) {
+      wo.complete = [manifest = bot->manifest().path](const std::string &path, std::string_view bytes) {
         if (path == manifest) return true;  // read whole, and refused whole if malformed
         try {
-          loader::check_elf_file(path);
+          loader::check_elf(bytes, path);
           return true;
         } catch (const Error &) {
           return false;
@@ -461,18 +461,11 @@ struct LiveHost::Impl {
   // refusal is recorded, a published schema stored).
   json offer(size_t i) {
     const auto &m = bot->microservices()[i];
-    // A build's static initializers run as it loads: a crash there is its own.
-    std::string hash;
-    try {
-      hash = file_hash(m.spec.plugin);
-    } catch (const Error &) {
-      // Unreadable: the reloader refuses it with the reason.
-    }
     st->begin();
-    if (!hash.empty()) marker->loading(i, hash);
     reload::Offer r;
     try {
-      r = reloader->offer(i, m.spec.plugin, wall_ms());
+      // A build's static initializers run as it loads: a crash there is its own.
+      r = reloader->offer(i, m.spec.plugin, wall_ms(), [&](const std::string &hash) { marker->loading(i, hash); });
     } catch (...) {
       marker->left();
       throw;

@@ -3,8 +3,6 @@
 #include <elf.h>
 
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "common/error.hpp"
 
@@ -92,15 +90,5 @@ std::string gnu_unique_problem(const std::vector<std::string> &symbols) {
   return "has STB_GNU_UNIQUE symbol '" + symbols.front() + "' (" + num(symbols.size()) +
          " in all): it will stay mapped after unload, so a reload cannot replace it; build with -fno-gnu-unique";
 }
-
-std::string read_plugin_file(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path, "cannot open plugin file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return std::move(ss).str();
-}
-
-void check_elf_file(const std::string &path) { check_elf(read_plugin_file(path), path); }
 
 }  // namespace livebot::loader

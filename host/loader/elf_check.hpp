@@ -15,11 +15,6 @@ namespace livebot::loader {
 // inside the file.
 void check_elf(std::string_view bytes, const std::string &where);
 
-// Reads a plugin file whole; throws livebot::Error naming it if unreadable.
-std::string read_plugin_file(const std::string &path);
-// check_elf on a file's bytes: whether a build on disk is complete yet.
-void check_elf_file(const std::string &path);
-
 // Names of the STB_GNU_UNIQUE symbols the object defines (field lesson 4):
 // glibc never unloads a library that has one. Assumes check_elf passed.
 std::vector<std::string> gnu_unique_symbols(std::string_view bytes);

@@ -10,6 +10,7 @@
 #include "common/error.hpp"
 #include "common/hash.hpp"
 #include "common/log.hpp"
+#include "common/read_file.hpp"
 #include "loader/elf_check.hpp"
 #include "loader/trust.hpp"
 
@@ -42,15 +43,22 @@ Plugin::~Plugin() {
 
 bool Plugin::loaded() const { return lib_ && lib_->lib.is_loaded(); }
 
-std::unique_ptr<Plugin> Plugin::load(const std::string &file, Staging &staging, const std::string &sha256) {
+PluginFile read_plugin(const std::string &path) {
+  PluginFile f{path, read_whole_file(path), {}};
+  f.hash = content_hash(f.bytes);
+  return f;
+}
+
+std::unique_ptr<Plugin> Plugin::load(const PluginFile &f, Staging &staging, const std::string &sha256) {
+  const std::string &file = f.path;
+  const std::string &bytes = f.bytes;
   check_trusted(file);
-  const std::string bytes = read_plugin_file(file);
   if (!sha256.empty() && sha256_hex(bytes) != sha256)
     throw Error(file, "refused: its SHA-256 is " + sha256_hex(bytes) + ", the manifest pins " + sha256);
   check_elf(bytes, file);
 
   std::unique_ptr<Plugin> p(new Plugin(file, staging));
-  p->hash_ = content_hash(bytes);
+  p->hash_ = f.hash;
   p->unique_ = gnu_unique_symbols(bytes);
   if (!p->unique_.empty()) spdlog::warn("{}: {}", file, gnu_unique_problem(p->unique_));
   auto staged = staging.stage(stem_of(file), bytes, p->hash_);

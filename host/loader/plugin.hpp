@@ -24,14 +24,26 @@ struct UnloadResult {
   std::string reason;  // why it stayed, when known
 };
 
+// A plugin file as read once: one read serves the content hash, the checks
+// and the staged copy, so all three see the same bytes, and a swap pays for
+// one read.
+struct PluginFile {
+  std::string path, bytes, hash;
+};
+// Throws livebot::Error naming `path` if it cannot be read.
+PluginFile read_plugin(const std::string &path);
+
 class Plugin {
  public:
-  // Checks who may have written `file` (trust.hpp), reads it, checks its
-  // SHA-256 against `sha256` when one is pinned, checks its ELF headers,
-  // stages a private copy, loads it and checks its entry table and embedded
-  // schema. Throws livebot::Error naming `file` and the reason; nothing stays
-  // mapped or staged on failure.
-  static std::unique_ptr<Plugin> load(const std::string &file, Staging &staging, const std::string &sha256 = "");
+  // Checks who may have written the file (trust.hpp), checks its SHA-256
+  // against `sha256` when one is pinned, checks its ELF headers, stages a
+  // private copy of the bytes read, loads it and checks its entry table and
+  // embedded schema. Throws livebot::Error naming the file and the reason;
+  // nothing stays mapped or staged on failure.
+  static std::unique_ptr<Plugin> load(const PluginFile &file, Staging &staging, const std::string &sha256 = "");
+  static std::unique_ptr<Plugin> load(const std::string &file, Staging &staging, const std::string &sha256 = "") {
+    return load(read_plugin(file), staging, sha256);
+  }
   ~Plugin();  // unloads if still loaded
 
   const livebot_plugin &table() const { return *table_; }

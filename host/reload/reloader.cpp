@@ -7,7 +7,6 @@
 #include <set>
 
 #include "common/error.hpp"
-#include "common/hash.hpp"
 
 namespace livebot::reload {
 
@@ -99,7 +98,8 @@ std::string Reloader::unload(std::unique_ptr<loader::Plugin> p) {
   return "pinned: " + r.reason;
 }
 
-Offer Reloader::offer(size_t ms, const std::string &file, int64_t now_ms) {
+Offer Reloader::offer(size_t ms, const std::string &file, int64_t now_ms,
+                      const std::function<void(const std::string &hash)> &loading) {
   Slot &s = slot(ms);
   const auto &name = ex_.bot().microservices()[ms].spec.name;
   const auto refuse = [&](const std::string &hash, const std::string &why) {
@@ -116,12 +116,13 @@ Offer Reloader::offer(size_t ms, const std::string &file, int64_t now_ms) {
     return Offer{Offer::Outcome::Refused, why};
   };
 
-  std::string hash;
+  loader::PluginFile read;
   try {
-    hash = file_hash(file);
+    read = loader::read_plugin(file);
   } catch (const Error &e) {
     return refuse("", e.what());
   }
+  const std::string &hash = read.hash;
   const auto &current = *ex_.bot().microservices()[ms].plugin;
   if (hash == current.file_hash())
     return {Offer::Outcome::Unchanged, name + ": " + file + " is the version serving (generation " +
@@ -133,7 +134,8 @@ Offer Reloader::offer(size_t ms, const std::string &file, int64_t now_ms) {
 
   std::unique_ptr<loader::Plugin> next;
   try {
-    next = loader::Plugin::load(file, staging_, ex_.bot().microservices()[ms].spec.sha256);
+    if (loading) loading(hash);
+    next = loader::Plugin::load(read, staging_, ex_.bot().microservices()[ms].spec.sha256);
     ex_.check_schema(ms, next->schema(), file);
   } catch (const Error &e) {
     if (next) unload(std::move(next));

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,7 +62,10 @@ class Reloader {
 
   // Loads `file` as the next version of microservice `ms`. Between
   // executions only. Failures are recorded (`livebot errors`) at `now_ms`.
-  Offer offer(size_t ms, const std::string &file, int64_t now_ms);
+  // `loading`, if given, is told the build's hash just before its code is
+  // first run (its static initializers), and only if it is.
+  Offer offer(size_t ms, const std::string &file, int64_t now_ms,
+              const std::function<void(const std::string &hash)> &loading = {});
 
   // A build that must never load (it crashed a host): an offer of it is
   // answered as one refused before.

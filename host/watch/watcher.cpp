@@ -10,6 +10,7 @@
 #include "common/error.hpp"
 #include "common/hash.hpp"
 #include "common/log.hpp"
+#include "common/read_file.hpp"
 
 namespace livebot::watch {
 
@@ -141,16 +142,18 @@ std::optional<DirWatcher::Listing> DirWatcher::scan() const {
 
 std::optional<std::string> DirWatcher::hash_if_whole(const std::string &name) const {
   const std::string path = path_of(name);
-  if (options_.complete && !options_.complete(path)) {
-    spdlog::debug("{}: not complete yet", path);
-    return std::nullopt;
-  }
+  std::string bytes;
   try {
-    return file_hash(path);
+    bytes = read_whole_file(path);
   } catch (const Error &e) {
     spdlog::warn("{}", e.what());
     return std::nullopt;
   }
+  if (options_.complete && !options_.complete(path, bytes)) {
+    spdlog::debug("{}: not complete yet", path);
+    return std::nullopt;
+  }
+  return content_hash(bytes);
 }
 
 void DirWatcher::hint(const char *source, const char *name) {

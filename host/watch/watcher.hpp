@@ -58,9 +58,10 @@ struct WatchOptions {
   // name. Also decides which events are worth a rescan.
   std::function<bool(std::string_view name)> accept;
   // A cheap check that a stable file is whole (e.g. ELF extents against the
-  // size). A file that fails it is not reported and is looked at again at the
-  // next hint, so a file that never passes is never reported. Empty: none.
-  std::function<bool(const std::string &path)> complete;
+  // size), given the bytes that will be hashed. A file that fails it is not
+  // reported and is looked at again at the next hint, so a file that never
+  // passes is never reported. Empty: none.
+  std::function<bool(const std::string &path, std::string_view bytes)> complete;
   // Quiet time after the last hint before rescanning; each hint restarts it.
   std::chrono::milliseconds debounce{150};
   // Gap between the two looks that must agree before a file is hashed.

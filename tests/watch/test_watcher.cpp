@@ -283,7 +283,7 @@ TEST_CASE("removing a file is one removed report", "[watch]") {
 
 TEST_CASE("a file that fails the completeness check is reported once it passes", "[watch]") {
   WatchOptions options = events();
-  options.complete = [](const std::string &path) { return read_file(path).ends_with("END"); };
+  options.complete = [](const std::string &, std::string_view bytes) { return bytes.ends_with("END"); };
   Harness h(options);
   h.start();
   REQUIRE(h.sh("cd " + h.dir() + " && printf HALF > x.so && printf 'y END' > y.so") == 0);
