@@ -159,6 +159,11 @@ std::optional<std::string> DirWatcher::hash_if_whole(const std::string &name) co
 void DirWatcher::hint(const char *source, const char *name) {
   // A named entry we would never report cannot change what a rescan finds.
   if (name && !wanted(name)) return;
+  // With inotify on, a poll hint is late news of a change whose events
+  // already armed the timer: pushing the rescan back would only delay it by
+  // up to a debounce. Polling alone re-arms, as it is all there is.
+  if (!options_.poll_only && std::string_view(source) == "poll" && uv_is_active(reinterpret_cast<uv_handle_t *>(timer_)))
+    return;
   spdlog::debug("{}: {}{}{}, rescan in {} ms", dir_, source, name ? " " : "", name ? name : "",
                 options_.debounce.count());
   rescan_in(options_.debounce);

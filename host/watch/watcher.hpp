@@ -11,7 +11,8 @@
 //
 // How: inotify events (uv_fs_event on the directory, never on the files,
 // whose watches die at the first rename) and uv_fs_poll stats are only
-// hints. A hint restarts a debounce timer; when it expires the directory is
+// hints. A hint restarts a debounce timer (a poll hint only starts it, unless
+// polling is all there is); when it expires the directory is
 // rescanned and each file's stat is compared with the last report, and a
 // file whose stat moved is hashed once it is stable. Everything runs on the
 // caller's loop thread; scans and hashes are synchronous, which is fine for a
