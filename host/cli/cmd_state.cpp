@@ -110,10 +110,7 @@ void add_state(CLI::App &app, std::vector<Command> &out) {
                      auto st = store::open_sqlite_store(o->store, {.create = false, .read_only = true});
                      return report_deprecated(*st, o->store, o->location, o->json);
                    }
-                   if (o->location.empty()) {
-                     std::cerr << "livebot state: a location is required (or --deprecated) (see livebot state --help)\n";
-                     return kExitUsage;
-                   }
+                   if (o->location.empty()) throw UsageError("a location is required (or --deprecated)");
                    auto st = store::open_sqlite_store(o->store, {.create = false, .read_only = true});
                    const auto loc = st->load_location(o->location);
                    if (!loc) {

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <stdexcept>
 #include <vector>
 
 namespace livebot::cli {
@@ -16,6 +17,14 @@ constexpr int kExitNotFound = 3; // the thing asked for is not in the store
 // livebot run only (supervise/): 4 the host crashed in a loop and the
 // supervisor gave up; a host process (--no-supervise) exits 5 when the
 // watchdog ended it and 6 when an allocation failed at --memory-limit.
+
+// A command line that parses but makes no sense (a needed argument left out,
+// a value of the wrong shape): exits kExitUsage, printed as
+// "livebot SUB: what (see livebot SUB --help)".
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 struct Command {
   CLI::App *sub;

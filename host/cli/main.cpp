@@ -54,8 +54,21 @@ int main(int argc, char **argv) {
   }
   try {
     livebot::setup_logging(level);
+  } catch (const livebot::Error &e) {
+    std::cerr << "livebot: " << e.what() << " (see livebot --help)\n";
+    return kExitUsage;
+  }
+  try {
     for (auto &c : commands)
-      if (*c.sub) return c.run();
+      if (*c.sub) {
+        try {
+          return c.run();
+        } catch (const UsageError &e) {
+          const std::string where = "livebot " + c.sub->get_name();
+          std::cerr << where << ": " << e.what() << " (see " << where << " --help)\n";
+          return kExitUsage;
+        }
+      }
   } catch (const livebot::Error &e) {
     std::cerr << "livebot: " << e.what() << '\n';
     return kExitFailure;

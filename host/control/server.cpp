@@ -161,15 +161,18 @@ bool someone_listens(const std::string &path) {
 
 }  // namespace
 
-Server::Server(uv_loop_t *loop, std::string path, Handler handler) : loop_(loop), path_(std::move(path)) {
-  if (path_.size() >= sizeof(sockaddr_un::sun_path))
-    throw Error(path_, "socket path is longer than " + std::to_string(sizeof(sockaddr_un::sun_path) - 1) + " bytes");
+bool check_socket_path(const std::string &path) {
+  if (path.size() >= sizeof(sockaddr_un::sun_path))
+    throw Error(path, "socket path is longer than " + std::to_string(sizeof(sockaddr_un::sun_path) - 1) + " bytes");
   struct stat st{};
-  if (::lstat(path_.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode)) throw Error(path_, "exists and is not a socket");
-    if (someone_listens(path_)) throw Error(path_, "another livebot host is serving on this socket");
-    ::unlink(path_.c_str());
-  }
+  if (::lstat(path.c_str(), &st) != 0) return false;
+  if (!S_ISSOCK(st.st_mode)) throw Error(path, "exists and is not a socket");
+  if (someone_listens(path)) throw Error(path, "another livebot host is serving on this socket");
+  return true;
+}
+
+Server::Server(uv_loop_t *loop, std::string path, Handler handler) : loop_(loop), path_(std::move(path)) {
+  if (check_socket_path(path_)) ::unlink(path_.c_str());
   pipe_ = new uv_pipe_t{};
   uv_pipe_init(loop_, pipe_, 0);
   auto *l = new Listener{std::move(handler), {}, false};

@@ -31,6 +31,12 @@ class Reply {
   std::shared_ptr<Slot> slot_;
 };
 
+// Whether `path` can be bound by a new host: throws livebot::Error naming it
+// if it is too long, is not a socket, or a live host answers on it; true if
+// a stale socket file is there (Server replaces it). A host checks this
+// before it opens or creates anything else.
+bool check_socket_path(const std::string &path);
+
 class Server {
  public:
   using Handler = std::function<void(const std::string &line, Reply reply)>;

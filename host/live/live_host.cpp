@@ -93,9 +93,10 @@ struct LiveHost::Impl {
 
   Impl(const LiveOptions &o, const supervise::PreviousExit &previous) : opts(o), restarts(previous.restarts) {
     uv_loop_init(&loop);
-    // A bad bot.json is refused before the store is opened, so it creates
-    // and changes nothing.
+    // A bad bot.json or a socket already served is refused before the store
+    // is opened, so it creates and changes nothing.
     auto manifest = engine::load_manifest(opts.bot_dir);
+    control::check_socket_path(opts.socket_path);
     st = store::open_sqlite_store(opts.store_path);
     load_bot(std::move(manifest), previous);
     ex = std::make_unique<engine::Executor>(*st, *bot, opts.timezone);

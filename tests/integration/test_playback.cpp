@@ -317,8 +317,14 @@ TEST_CASE("errors and state answer --help and name what is missing", "[cli]") {
   usage({"send", "home", "--mode", "AWAY", "--remove-device", "d"}, "--mode excludes --remove-device");
   usage({"send", "home", "-d", "door"}, "--device requires --type");
   usage({"send", "home", "-d", "door", "-t", "0", "-p", "a=1"}, "not in range 1 to 2147483647");
+  usage({"send", "-d", "door", "-t", "1", "-p", "a=1"}, "livebot send: a location is required");
+  usage({"send", "home", "-d", "door", "-t", "1", "-p", "a"}, "--param 'a' is not NAME=VALUE");
+  usage({"send", "home", "-d", "door", "-t", "1"}, "a measurement needs at least one --param");
+  usage({"send", "home"}, "give --mode MODE");
+  usage({"state", "--store", sample}, "livebot state: a location is required");
   // --log-level is taken before or after the subcommand.
-  CHECK(cli.run({"errors", "--log-level", "nonsense", "--store", sample}).exit_code == 1);
+  usage({"errors", "--log-level", "nonsense", "--store", sample}, "unknown level 'nonsense'");
+  usage({"--log-level", "nonsense", "errors", "--store", sample}, "unknown level 'nonsense'");
   TempDir dir;
   play({sample, "--bot", bot_v1, "--store", dir / "s.db", "--out", dir / "out", "--stop-at-row", "50"});
   const auto r = cli.run({"state", "no-such-home", "--store", dir / "s.db"});

@@ -120,6 +120,9 @@ TEST_CASE("livebot run serves send, status and reload on a 0600 socket and drain
   const auto refused = cli.run({"reload", "counter", "--socket", h.socket});
   CHECK(refused.exit_code == 1);
   CHECK_THAT(refused.out, Catch::Contains("refused") && Catch::Contains("type changed"));
+  const auto refused_json = cli.run({"reload", "counter", "--json", "--socket", h.socket});
+  CHECK(refused_json.exit_code == 1);
+  CHECK(json::parse(refused_json.out)["results"][0]["outcome"] == "refused");
 
   // Inputs queued when SIGTERM arrives are still executed and committed.
   {
@@ -159,6 +162,7 @@ TEST_CASE("bad requests get a one-line refusal and the host serves on", "[live][
   const auto second = cli.run({"run", "--bot", h.bot, "--store", h.dir / "other.db", "--socket", h.socket});
   CHECK(second.exit_code == 1);
   CHECK_THAT(second.err, Catch::Contains("another livebot host is serving on this socket"));
+  CHECK_FALSE(fs::exists(h.dir / "other.db"));  // refused before it created anything
   const auto third = cli.run({"run", "--bot", h.bot, "--store", h.store, "--socket", h.dir / "other.sock"});
   CHECK(third.exit_code == 1);
   CHECK_THAT(third.err, Catch::Contains("in use"));
