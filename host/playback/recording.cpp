@@ -4,9 +4,11 @@
 // the whole text, so "not JSON" is told apart from a bad row.
 #include "playback/recording.hpp"
 
+#include <nlohmann/json.hpp>
 #include <simdjson.h>
 #include <zip.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -29,6 +31,29 @@ struct Place {
   std::string str() const { return row < 0 ? "location_info" : "row " + std::to_string(row); }
 };
 
+// Keeps nothing but where the first syntax error is.
+struct FirstError : nlohmann::json_sax<nlohmann::json> {
+  bool failed = false;
+  size_t position = 0;  // 1-based: the character that made the text invalid
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t &) override { return true; }
+  bool string(string_t &) override { return true; }
+  bool binary(binary_t &) override { return true; }
+  bool start_object(std::size_t) override { return true; }
+  bool key(string_t &) override { return true; }
+  bool end_object() override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t at, const std::string &, const nlohmann::detail::exception &) override {
+    failed = true;
+    position = at;
+    return false;
+  }
+};
+
 // Reads values and reports errors with their place.
 class Reader {
  public:
@@ -44,7 +69,22 @@ class Reader {
   }
   [[noreturn]] void invalid(simdjson::error_code error) const {
     if (auto dom_error = validate()) error = dom_error;
-    throw Error(where_, std::string("not valid JSON: ") + simdjson::error_message(error));
+    throw Error(where_, "not valid JSON" + position_of_error() + ": " + simdjson::error_message(error));
+  }
+  // " at line L, column C" of the first syntax error, or "" if none is found.
+  // simdjson does not say where; nlohmann's SAX parser does, and on this
+  // path only speed does not matter.
+  std::string position_of_error() const {
+    const std::string_view text(json_.data(), json_.size());
+    FirstError sax;
+    nlohmann::json::sax_parse(text.begin(), text.end(), &sax);
+    if (!sax.failed) return {};
+    const size_t at = std::min(sax.position > 0 ? sax.position - 1 : 0, text.size());
+    const std::string_view before = text.substr(0, at);
+    const auto line = 1 + std::count(before.begin(), before.end(), '\n');
+    const size_t newline = before.rfind('\n');
+    const size_t column = newline == std::string_view::npos ? at + 1 : at - newline;
+    return " at line " + std::to_string(line) + ", column " + std::to_string(column);
   }
   [[noreturn]] void fail(Place place, const std::string &what) const {
     throw Error(where_, place.str() + ": " + what);

@@ -174,14 +174,17 @@ TEST_CASE("malformed recordings give one-line errors naming the place", "[record
 
   SECTION("not JSON") {
     std::string path = tmp.write("bad.json", "this is not json");
-    CHECK_THAT(error_of(path), StartsWith(path + ": not valid JSON: "));
+    CHECK_THAT(error_of(path), StartsWith(path + ": not valid JSON at line 1, column 2: "));  // "th" is no literal
+    // Where the first error is, counted the way an editor counts.
+    path = tmp.write("bad.json", "{\"data\": [\n  {\"trigger\": \"8\",\n   \"x\": tru}\n]}");
+    CHECK_THAT(error_of(path), StartsWith(path + ": not valid JSON at line 3, column 12: "));
     // Truncated, trailing garbage, no opening brace, a bad literal in a row.
     const std::vector<std::string> texts = {
         R"({"data": [)", R"({"data": []} x)", doc(good_row).substr(1),
         doc(R"({"trigger": "8", "timestamp_ms": "1", "x": tru})")};
     for (const std::string &text : texts) {
       path = tmp.write("bad.json", text);
-      CHECK_THAT(error_of(path), StartsWith(path + ": not valid JSON: "));
+      CHECK_THAT(error_of(path), StartsWith(path + ": not valid JSON at line 1, column "));
     }
   }
   SECTION("not an object") { expect("[1, 2]", "not a JSON object"); }
