@@ -52,6 +52,12 @@ void print_retirement(const json &x) {
               << " is safe to delete\n";
     return;
   }
+  if (x["purged"].get<int64_t>() >= x["locations"].get<int64_t>()) {
+    std::cout << "  retiring " << name << ' ' << x["version"].get<std::string>() << ": all "
+              << x["locations"].get<int64_t>() << " locations purged; unloaded once nothing of it runs or is on "
+              << "probation, " << x["messages_dropped"].get<int64_t>() << " messages dropped\n";
+    return;
+  }
   std::cout << "  retiring " << name << ' ' << x["version"].get<std::string>() << ": " << x["purged"].get<int64_t>()
             << " / " << x["locations"].get<int64_t>() << " locations purged, rate "
             << x["rate_per_s"].get<double>() << "/s, about " << static_cast<int64_t>(x["seconds_left"].get<double>())
@@ -110,12 +116,16 @@ void print_status(const json &r) {
   for (const auto &m : r["microservices"]) {
     std::cout << "  " << m["name"].get<std::string>() << "  " << m["version"].get<std::string>() << " (generation "
               << m["generation"].get<uint64_t>() << ", " << m["state"].get<std::string>() << ")  "
-              << m["executions"].get<int64_t>() << " executions, " << m["errors"].get<int64_t>() << " errors\n"
-              << "    staged " << m["staged"].get<std::string>() << '\n';
+              << m["executions"].get<int64_t>() << " executions, " << m["errors"].get<int64_t>() << " errors\n";
+    if (m["state"] != "retired") std::cout << "    staged " << m["staged"].get<std::string>() << '\n';
     for (const auto &v : m["versions"]) {
       const auto state = v["state"].get<std::string>();
       if (state == "serving" || state == "probation") continue;
-      std::cout << "    " << state << ": " << (v["version"].get<std::string>().empty() ? "?" : v["version"].get<std::string>())
+      // A build refused before its table was read has no version: its bytes name it.
+      const auto version = v["version"].get<std::string>();
+      const auto hash = v["hash"].get<std::string>();
+      const auto what = !version.empty() ? version : !hash.empty() ? "build " + hash.substr(0, 16) : "unreadable file";
+      std::cout << "    " << state << ": " << what
                 << (v["note"].get<std::string>().empty() ? "" : " — " + v["note"].get<std::string>()) << '\n';
     }
   }

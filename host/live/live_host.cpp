@@ -512,7 +512,7 @@ struct LiveHost::Impl {
       for (const auto &v : reloader->history(i))
         versions.push_back({{"version", v.version}, {"generation", v.generation}, {"state", v.state},
                             {"note", v.note}, {"executions", v.executions}, {"errors", v.errors},
-                            {"staged", v.staged_path}, {"published_ms", v.published_ms}});
+                            {"staged", v.staged_path}, {"published_ms", v.published_ms}, {"hash", v.hash}});
       ms.push_back({{"name", m.spec.name},
                     {"file", m.spec.plugin},
                     {"version", m.plugin->version()},
