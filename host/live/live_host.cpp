@@ -99,6 +99,8 @@ struct LiveHost::Impl {
     control::check_socket_path(opts.socket_path);
     st = store::open_sqlite_store(opts.store_path);
     load_bot(std::move(manifest), previous);
+    if (const size_t n = loader::Staging::remove_stale())
+      spdlog::info("removed {} staging directories of hosts that were killed", n);
     ex = std::make_unique<engine::Executor>(*st, *bot, opts.timezone);
     for (const auto &m : bot->microservices()) named.insert(m.spec.name);
     for (const auto &[name, why] : suspended) named.insert(name);  // named, not run: never retired from here

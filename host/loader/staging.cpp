@@ -1,10 +1,12 @@
 #include "loader/staging.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -14,9 +16,30 @@
 
 namespace livebot::loader {
 
-Staging::Staging() {
+namespace {
+
+constexpr std::string_view kPrefix = "livebot-stage-";
+
+std::string temp_root() {
   const char *tmp = std::getenv("TMPDIR");
-  std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/livebot-stage-XXXXXX";
+  return tmp && *tmp ? tmp : "/tmp";
+}
+
+// The pid in "livebot-stage-<pid>-XXXXXX", or 0 for any other name.
+pid_t owner_pid(std::string_view name) {
+  if (!name.starts_with(kPrefix)) return 0;
+  name.remove_prefix(kPrefix.size());
+  pid_t pid = 0;
+  const auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), pid);
+  return ec == std::errc() && pid > 0 && end != name.data() + name.size() && *end == '-' ? pid : 0;
+}
+
+bool runs(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
+
+}  // namespace
+
+Staging::Staging() {
+  std::string pattern = temp_root() + "/" + std::string(kPrefix) + std::to_string(::getpid()) + "-XXXXXX";
   std::vector<char> buf(pattern.begin(), pattern.end());
   buf.push_back('\0');
   if (!mkdtemp(buf.data())) throw Error(pattern, std::string("cannot create staging directory: ") + std::strerror(errno));
@@ -50,5 +73,22 @@ Staging::Staged Staging::stage(const std::string &stem, std::string_view bytes, 
 }
 
 void Staging::remove(const std::string &staged_path) { ::unlink(staged_path.c_str()); }
+
+size_t Staging::remove_stale() {
+  namespace fs = std::filesystem;
+  size_t removed = 0;
+  std::error_code ec;
+  for (const auto &e : fs::directory_iterator(temp_root(), ec)) {
+    const pid_t pid = owner_pid(e.path().filename().string());
+    struct stat st{};
+    if (pid == 0 || runs(pid) || ::lstat(e.path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
+        st.st_uid != ::geteuid())
+      continue;
+    std::error_code gone;
+    fs::remove_all(e.path(), gone);
+    if (!gone) ++removed;
+  }
+  return removed;
+}
 
 }  // namespace livebot::loader

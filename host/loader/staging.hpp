@@ -12,7 +12,8 @@ namespace livebot::loader {
 
 class Staging {
  public:
-  // Creates a fresh 0700 directory under $TMPDIR (or /tmp).
+  // Creates a fresh 0700 directory "livebot-stage-<pid>-XXXXXX" under
+  // $TMPDIR (or /tmp).
   Staging();
   ~Staging();  // removes the directory and whatever is left in it
   Staging(const Staging &) = delete;
@@ -29,6 +30,13 @@ class Staging {
   Staged stage(const std::string &stem, std::string_view bytes, const std::string &hash);
 
   void remove(const std::string &staged_path);
+
+  // Removes what processes that are gone left behind (a SIGKILL skips the
+  // destructor): staging directories under $TMPDIR owned by this user whose
+  // pid no longer runs. Only once nothing a crashed host left is needed any
+  // more: a live host calls it after recovery (supervise/recovery.hpp).
+  // Returns how many it removed.
+  static size_t remove_stale();
 
  private:
   std::string dir_;

@@ -89,6 +89,7 @@ PlaybackSummary run_playback(const PlaybackOptions &opts) {
   sum.rows_total = static_cast<int64_t>(rec.rows.size());
   sum.skipped = rec.skipped;
 
+  loader::Staging::remove_stale();
   loader::Staging staging;
   auto bot = engine::Bot::load(engine::load_manifest(opts.bot_dir), staging);
   sum.bot = bot->manifest().bot;

@@ -3,7 +3,10 @@
 // names the file and the reason, before anything runs.
 #include <elf.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include <catch2/catch.hpp>
@@ -57,6 +60,35 @@ TEST_CASE("a real plugin loads from a private read-only copy and unloads for rea
   CHECK(r.gone);
   CHECK_FALSE(loader::is_mapped(staged));
   CHECK_FALSE(std::filesystem::exists(staged));
+}
+
+TEST_CASE("staging directories of killed processes are removed, no others", "[loader]") {
+  TempDir tmp;
+  const char *was = std::getenv("TMPDIR");
+  const std::string saved = was ? was : "";
+  ::setenv("TMPDIR", tmp.path().c_str(), 1);
+  {
+    // A pid that ran and is gone: a child killed before it could clean up.
+    const pid_t child = ::fork();
+    if (child == 0) ::_exit(0);
+    REQUIRE(::waitpid(child, nullptr, 0) == child);
+    const std::string dead = "livebot-stage-" + std::to_string(child) + "-AbC123";
+    std::filesystem::create_directories(tmp / dead);
+    write_file((std::filesystem::path(tmp / dead) / "counter-g1-0123456789abcdef.so").string(), "staged");
+    write_file(tmp / ("livebot-stage-" + std::to_string(child) + "-file"), "not a directory");
+    std::filesystem::create_directories(tmp / "livebot-stage-XyZ789");  // no pid in its name
+    std::filesystem::create_directories(tmp / "other-stage-1-x");
+    loader::Staging mine;  // this process runs: kept
+    CHECK(loader::Staging::remove_stale() == 1);
+    CHECK_FALSE(std::filesystem::exists(tmp / dead));
+    CHECK(std::filesystem::exists(mine.dir()));
+    CHECK(std::filesystem::exists(tmp / ("livebot-stage-" + std::to_string(child) + "-file")));
+    CHECK(std::filesystem::exists(tmp / "livebot-stage-XyZ789"));
+    CHECK(std::filesystem::exists(tmp / "other-stage-1-x"));
+    CHECK(loader::Staging::remove_stale() == 0);
+  }
+  if (saved.empty()) ::unsetenv("TMPDIR");
+  else ::setenv("TMPDIR", saved.c_str(), 1);
 }
 
 TEST_CASE("loading one file twice gives two independent images", "[loader]") {
