@@ -163,6 +163,7 @@ Executor::Checkpoint Executor::checkpoint(std::string_view location) const {
 }
 
 void Executor::restore(Checkpoint cp) {
+  if (cp.memory && cp.memory->dirty) dirty_.insert(cp.location);
   if (cp.memory) locations_.insert_or_assign(cp.location, std::move(*cp.memory));
   else if (const auto it = locations_.find(cp.location); it != locations_.end()) locations_.erase(it);
   pending_outputs_.resize(std::min(pending_outputs_.size(), cp.outputs));
@@ -223,7 +224,7 @@ void Executor::quarantine(Location &loc, Instance &inst, std::string reason) {
   inst.state.clear();
   inst.schema_hash.clear();
   inst.constructed = false;
-  loc.dirty = true;
+  mark_dirty(loc);
 }
 
 const schema::BinarySchema &Executor::schema_of(const Instance &inst) const {
@@ -266,7 +267,7 @@ Location &Executor::location(std::string_view id) {
         loc.schedules.emplace(std::move(sch.id), sch.next_ms);
       } else {  // the manifest no longer names it
         loc.schedules_changed.insert(std::move(sch.id));
-        loc.dirty = true;
+        mark_dirty(loc);
       }
     }
     // Timers of instances not loaded (a microservice this bot does not run)
@@ -364,7 +365,7 @@ bool Executor::run_due(std::string_view id, int64_t now_ms) {
   Location &loc = location(id);
   const auto due = first_due(loc);
   if (!due || due->at > now_ms) return false;
-  loc.dirty = true;
+  mark_dirty(loc);
   Input in;
   in.kind = due->kind;
   in.location = id;
@@ -773,7 +774,7 @@ void Executor::execute(const Input &in) {
   for (auto &[id, dev] : loc.devices) dev.updated.clear();
   loc.rec.bot_version = version;
   loc.fresh = false;
-  loc.dirty = true;
+  mark_dirty(loc);
   ++stats_.executions;
 }
 
@@ -811,7 +812,7 @@ Executor::Purged Executor::purge(std::string_view location_id, size_t ms, int64_
     it = loc.streams.erase(it);
     ++out.messages_dropped;
   }
-  if (out.instances || out.messages_dropped) loc.dirty = true;
+  if (out.instances || out.messages_dropped) mark_dirty(loc);
   return out;
 }
 
@@ -855,8 +856,12 @@ void Executor::flush() {
   // Schemas first: stored state names the schema that wrote it.
   for (const auto &[hash, bytes] : pending_schemas_) store_.put_schema(hash, bytes);
   pending_schemas_.clear();
-  for (auto &[id, loc] : locations_) {
-    if (!loc.dirty) continue;
+  // Only what changed: a host holding many locations walks those alone.
+  for (const auto &id : dirty_) {
+    const auto held = locations_.find(id);
+    // Restored to before it was cached, or forgotten since.
+    if (held == locations_.end() || !held->second.dirty) continue;
+    Location &loc = held->second;
     // Removals first: a device may come back in the same batch. Deleting an
     // instance deletes its stored timers.
     for (const auto &[ms, device] : loc.removed_instances) store_.delete_instance(id, ms, device);
@@ -908,6 +913,7 @@ void Executor::flush() {
     loc.streams_changed.clear();
     loc.dirty = false;
   }
+  dirty_.clear();
   for (const auto &e : pending_errors_) store_.add_error(e);
   pending_errors_.clear();
   for (const auto &n : pending_outputs_) {
@@ -924,12 +930,19 @@ void Executor::flush() {
 
 void Executor::forget() {
   locations_.clear();
+  dirty_.clear();
   pending_errors_.clear();
   pending_outputs_.clear();
 }
 
 void Executor::evict(std::string_view location) {
   if (const auto it = locations_.find(location); it != locations_.end()) locations_.erase(it);
+  if (const auto it = dirty_.find(location); it != dirty_.end()) dirty_.erase(it);
+}
+
+void Executor::mark_dirty(Location &loc) {
+  loc.dirty = true;
+  dirty_.insert(loc.rec.id);
 }
 
 }  // namespace livebot::engine

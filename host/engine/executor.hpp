@@ -235,11 +235,16 @@ class Executor {
   // Sets the state aside (written at the next flush) and makes the instance
   // new again: construct() runs in its next execution.
   void quarantine(Location &loc, Instance &inst, std::string reason);
+  // The next flush() writes the location.
+  void mark_dirty(Location &loc);
 
   store::Store &store_;
   Bot &bot_;
   std::string default_timezone_;
   std::map<std::string, Location, std::less<>> locations_;
+  // Ids of the cached locations changed since the last flush(), so that the
+  // flush walks those and not every location held.
+  std::set<std::string, std::less<>> dirty_;
   std::unordered_map<std::string, schema::BinarySchema> schemas_;  // by hash
   std::map<std::pair<std::string, std::string>, std::vector<std::string>> new_fields_cache_;
   std::vector<store::ErrorRecord> pending_errors_;
