@@ -124,31 +124,47 @@ void Executor::register_schemas() {
 
 void Executor::check_schema(size_t ms, const schema::BinarySchema &candidate, const std::string &file) {
   const auto &m = bot_.microservices()[ms];
-  auto hashes = store_.state_schemas(m.spec.name);
-  hashes.push_back(m.plugin->schema().hash());
+  gate(m.spec.name, &m.plugin->schema(), candidate, file);
+}
+
+void Executor::gate(const std::string &name, const schema::BinarySchema *current,
+                    const schema::BinarySchema &candidate, const std::string &file) {
+  auto hashes = store_.state_schemas(name);
+  if (current) hashes.push_back(current->hash());
   for (const auto &hash : hashes) {
     if (hash == candidate.hash()) continue;
-    const auto *stored = hash == m.plugin->schema().hash() ? &m.plugin->schema() : find_schema(hash);
+    const auto *stored = current && hash == current->hash() ? current : find_schema(hash);
     if (!stored) {
       // Nothing can be gated against it, and nothing tagged with it reaches a
       // plugin: such state is quarantined when its location is loaded.
       spdlog::warn("{}: stored state of '{}' was written by schema {}, which the store does not hold; it will be "
                    "quarantined",
-                   file, m.spec.name, hash);
+                   file, name, hash);
       continue;
     }
     const auto problems = schema::check_compatible(*stored, candidate);
     if (!problems.empty())
-      throw Error(file,
-                  "schema cannot read the stored state of '" + m.spec.name + "': " + schema::refusal_line(problems));
+      throw Error(file, "schema cannot read the stored state of '" + name + "': " + schema::refusal_line(problems));
   }
 }
 
-std::unique_ptr<loader::Plugin> Executor::replace_plugin(size_t ms, std::unique_ptr<loader::Plugin> next) {
-  const auto &s = next->schema();
+void Executor::add_schema(const schema::BinarySchema &s) {
   if (schemas_.emplace(s.hash(), s).second) pending_schemas_.emplace_back(s.hash(), s.bytes());
+}
+
+std::unique_ptr<loader::Plugin> Executor::replace_plugin(size_t ms, std::unique_ptr<loader::Plugin> next) {
+  add_schema(next->schema());
   std::swap(bot_.microservices()[ms].plugin, next);
   return next;
+}
+
+size_t Executor::add_microservice(MicroserviceSpec spec, std::unique_ptr<loader::Plugin> plugin) {
+  gate(spec.name, nullptr, plugin->schema(), spec.plugin);
+  add_schema(plugin->schema());
+  const size_t ms = bot_.adopt(std::move(spec), std::move(plugin), false);
+  // Cached locations were loaded without its state.
+  forget();
+  return ms;
 }
 
 Executor::Checkpoint Executor::checkpoint(std::string_view location) const {
@@ -784,27 +800,29 @@ LoadedMicroservice *Executor::retiring_addressee(std::string_view address) {
   return nullptr;
 }
 
-Executor::Purged Executor::purge(std::string_view location_id, size_t ms, int64_t now_ms) {
+Executor::Purged Executor::purge(std::string_view location_id, const std::string &name, std::optional<size_t> ms,
+                                 int64_t now_ms) {
   last_failures_.clear();
   Location &loc = location(location_id);
-  auto &m = bot_.microservices()[ms];
   Purged out;
   // A location never stored has nothing of it.
   for (auto &r : loc.fresh ? std::vector<store::InstanceRecord>() : store_.load_instances(loc.rec.id)) {
-    if (r.microservice != m.spec.name) continue;
-    Instance inst;
-    inst.microservice = ms;
-    inst.device_id = std::move(r.device_id);
-    inst.instance_id = r.instance_id;
-    inst.schema_hash = std::move(r.schema_hash);
-    inst.state = std::move(r.state);
-    destroy(loc, inst, now_ms);
+    if (r.microservice != name) continue;
+    if (ms) {
+      Instance inst;
+      inst.microservice = *ms;
+      inst.device_id = r.device_id;
+      inst.instance_id = r.instance_id;
+      inst.schema_hash = std::move(r.schema_hash);
+      inst.state = std::move(r.state);
+      destroy(loc, inst, now_ms);
+    }
     // Deleting the row deletes its timers; the cache never held them.
-    loc.removed_instances.emplace_back(m.spec.name, inst.device_id);
+    loc.removed_instances.emplace_back(name, std::move(r.device_id));
     ++out.instances;
   }
   for (auto it = loc.streams.begin(); it != loc.streams.end();) {
-    if (it->address != m.spec.name) {
+    if (it->address != name) {
       ++it;
       continue;
     }
