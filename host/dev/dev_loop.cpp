@@ -242,6 +242,7 @@ class Loop {
                   static_cast<long long>(s.rows_total), s.wall_seconds, on.c_str(),
                   static_cast<long long>(s.executions), static_cast<long long>(s.errors));
       print_microservices(last_fed_ ? &*last_fed_ : nullptr, s, false);
+      std::fputs(s.retirements_text().c_str(), stdout);
       fed_to_ = s.end_row;
       if (fed_to_ >= s.rows_total) {
         std::printf("the recording is fed to its end; the next build starts it again on a fresh store\n");

@@ -393,6 +393,12 @@ struct LiveHost::Impl {
   // and gets its stored state back, or goes on waiting, with the reason.
   void arrive(size_t j) {
     const engine::MicroserviceSpec spec = waiting[j];
+    if (retirer->retiring(spec.name)) {
+      // Its state is going by hand (livebot retire): a restart runs it afresh.
+      spdlog::warn("{}: {} appeared, but its state is being retired; restart the host to run it", spec.name,
+                   spec.plugin);
+      return;
+    }
     const size_t slot = bot->microservices().size();
     try {
       marker->loading(slot, file_hash(spec.plugin));

@@ -387,6 +387,19 @@ json PlaybackSummary::to_json() const {
           {"peak_rss_kb", peak_rss_kb}};
 }
 
+std::string PlaybackSummary::retirements_text() const {
+  std::string s;
+  for (const auto &r : retirements) {
+    const bool library = r["destroy_called"].get<bool>();
+    s += "retired    " + r["name"].get<std::string>() + ": " + std::to_string(r["purged"].get<int64_t>()) +
+         " locations purged, " + std::to_string(r["messages_dropped"].get<int64_t>()) + " messages dropped; " +
+         (library ? r["file"].get<std::string>() + " is safe to delete"
+                  : std::string("destroy was not called (no --retired-plugin)")) +
+         '\n';
+  }
+  return s;
+}
+
 std::string PlaybackSummary::to_text() const {
   std::string s;
   char line[512];
@@ -420,13 +433,7 @@ std::string PlaybackSummary::to_text() const {
   for (const auto &w : swaps)
     add("swap       before row %lld: %s %s: %s\n", static_cast<long long>(w.row), w.microservice.c_str(),
         w.outcome.c_str(), w.message.c_str());
-  for (const auto &r : retirements) {
-    const bool library = r["destroy_called"].get<bool>();
-    add("retired    %s: %lld locations purged, %lld messages dropped; %s%s\n", r["name"].get<std::string>().c_str(),
-        static_cast<long long>(r["purged"].get<int64_t>()), static_cast<long long>(r["messages_dropped"].get<int64_t>()),
-        library ? r["file"].get<std::string>().c_str() : "destroy was not called (no --retired-plugin)",
-        library ? " is safe to delete" : "");
-  }
+  s += retirements_text();
   add("notifications %lld, errors %lld\n", static_cast<long long>(notifications), static_cast<long long>(errors));
   const double rate = play_seconds > 0 ? static_cast<double>(rows_played) / play_seconds : 0;
   add("time       %.3f s wall (read %.3f s, play %.3f s, in plugins %.3f s), %.0f rows/s\n", wall_seconds,

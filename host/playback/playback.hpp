@@ -98,6 +98,8 @@ struct PlaybackSummary {
 
   nlohmann::json to_json() const;
   std::string to_text() const;
+  // One line per retirement, as to_text() has them.
+  std::string retirements_text() const;
 };
 
 PlaybackSummary run_playback(const PlaybackOptions &opts);

@@ -476,3 +476,35 @@ TEST_CASE("playback --resume without the dropped microservice's plugin retires i
   REQUIRE(again.exit_code == 0);
   CHECK(json::parse(again.out)["retirements"].empty());
 }
+
+TEST_CASE("the dev loop's feed retires a microservice a build dropped, with the last build's library",
+          "[retire][playback][dev]") {
+  RetireHost h(probe_manifest(), kFiles);
+  const std::string src = h.dir / "src", out = h.dir / "dev", scratch = h.dir / "dev-scratch";
+  fs::create_directories(src);
+  fs::create_directories(scratch);
+  test::write_file(src + "/meson.build", "# the build\n");
+  test::write_file(src + "/bot.json", h.manifest.dump());
+  // The "build" installs the source bot.json into the bot directory.
+  const std::string build = "cp '" + src + "/bot.json' '" + h.bot + "/bot.json'";
+  const pid_t pid = test::retire_cli.start({"dev", "--bot", h.bot, "--recording", LIVEBOT_SAMPLE_RECORDING, "--source",
+                                            src, "--build-cmd", build, "--feed", "200", "--out", out, "--debounce-ms",
+                                            "50", "--cycles", "1"},
+                                           scratch);
+  REQUIRE(RetireHost::wait_until([&] { return test::read_file(scratch + "/out").find("watching") != std::string::npos; }));
+  json dropped = h.manifest;
+  dropped["microservices"]["location"].erase(0);
+  test::write_file(src + "/bot.json.tmp", dropped.dump());
+  fs::rename(src + "/bot.json.tmp", src + "/bot.json");
+  test::write_file(src + "/meson.build", "# the build, edited\n");
+  const auto fed = test::Cli::wait(pid, scratch);
+  INFO(fed.out << fed.err);
+  REQUIRE(fed.exit_code == 0);
+  CHECK_THAT(fed.out, Catch::Contains("fed rows 200 to 400"));
+  CHECK_THAT(fed.out, Catch::Contains("retired    probe_a: ") && Catch::Contains(h.bot + "/probe_a.so is safe to delete"));
+  h.store = out + "/feed/playback.db";  // the feed's memory
+  const auto gone = destroyed(h);
+  CHECK_FALSE(gone.empty());
+  for (const auto &[location, value] : gone) CHECK(value == "probe_a[],");
+  check_gone(h);
+}
