@@ -114,7 +114,8 @@ std::set<std::string> retire_dropped(store::Store &st, engine::Bot &bot, retire:
     libraries.emplace_back(std::move(spec), std::move(plugin));
   }
   retirer.resume();
-  for (auto &[spec, plugin] : libraries) retirer.start(bot.adopt(std::move(spec), std::move(plugin), true), now_ms);
+  // Added as serving; start() takes it out of every execution at once.
+  for (auto &[spec, plugin] : libraries) retirer.start(bot.adopt(std::move(spec), std::move(plugin), false), now_ms);
   for (const auto &name : kept_aside) {
     spdlog::warn("{}: stored state, but {} no longer names it and no --retired-plugin was given: retired without "
                  "destroy()",

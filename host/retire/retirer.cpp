@@ -101,7 +101,8 @@ void Retirer::begin(Draining d, const store::RetirementRecord &r) {
 void Retirer::start(size_t ms, int64_t now_ms) {
   auto &bot = ex_.bot();
   auto &m = bot.microservices().at(ms);
-  if (retiring(m.spec.name)) throw Error(m.spec.name, "is retiring already");
+  // Released already, its library gone, it stays marked retiring.
+  if (m.retiring || retiring(m.spec.name)) throw Error(m.spec.name, "is retiring already");
   store::RetirementRecord r;
   r.microservice = m.spec.name;
   r.state = "retiring";

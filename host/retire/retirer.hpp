@@ -12,6 +12,9 @@
 // library is unloaded and verified gone, the microservice is marked
 // retired, its purge records fold into that one row, and the file is safe
 // to delete.
+// State kept aside (a microservice the host does not run) is retired the
+// same way with no library: nothing hears destroy(), nothing is unloaded,
+// and its record names no file.
 //
 // Promises:
 //  - No location is purged twice (its purge record is unique), none is

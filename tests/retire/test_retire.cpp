@@ -204,7 +204,7 @@ TEST_CASE("livebot retire by hand; a destroy that throws is recorded and the pur
   CHECK_THAT(help.out, Catch::Contains("--socket"));
   const auto unknown = test::retire_cli.run({"retire", "nosuch", "--socket", h.socket});
   CHECK(unknown.exit_code == 1);
-  CHECK_THAT(unknown.err, Catch::Contains("no microservice 'nosuch' in the bot"));
+  CHECK_THAT(unknown.err, Catch::Contains("nosuch: no microservice of that name in the bot, and no state of it kept aside"));
   const auto started = test::retire_cli.run({"retire", "probe_a", "--socket", h.socket, "--json"});
   INFO(started.err);
   CHECK(started.exit_code == 0);
