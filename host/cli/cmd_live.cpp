@@ -44,21 +44,24 @@ int ask(const std::string &socket, const std::string &line, bool as_json,
 }
 
 void print_retirement(const json &x) {
-  const auto name = x["name"].get<std::string>();
+  // State kept aside has no library: no version, no file, no destroy().
+  const bool library = x["destroy_called"].get<bool>();
+  const auto name = x["name"].get<std::string>() + (library ? " " + x["version"].get<std::string>() : "");
   const auto file = x["file"].get<std::string>();
   if (x["state"] == "retired") {
-    std::cout << "  retired " << name << ' ' << x["version"].get<std::string>() << ": " << x["purged"].get<int64_t>()
-              << " locations purged, " << x["messages_dropped"].get<int64_t>() << " messages dropped; " << file
-              << " is safe to delete\n";
+    std::cout << "  retired " << name << ": " << x["purged"].get<int64_t>() << " locations purged, "
+              << x["messages_dropped"].get<int64_t>() << " messages dropped; "
+              << (library ? file + " is safe to delete" : "its state was kept aside: destroy was not called") << '\n';
     return;
   }
   if (x["purged"].get<int64_t>() >= x["locations"].get<int64_t>()) {
-    std::cout << "  retiring " << name << ' ' << x["version"].get<std::string>() << ": all "
-              << x["locations"].get<int64_t>() << " locations purged; unloaded once nothing of it runs or is on "
-              << "probation, " << x["messages_dropped"].get<int64_t>() << " messages dropped\n";
+    std::cout << "  retiring " << name << ": all " << x["locations"].get<int64_t>()
+              << " locations purged; unloaded once nothing of it runs or is on probation, "
+              << x["messages_dropped"].get<int64_t>() << " messages dropped\n";
     return;
   }
-  std::cout << "  retiring " << name << ' ' << x["version"].get<std::string>() << ": " << x["purged"].get<int64_t>()
+  std::cout << "  retiring " << name << (library ? "" : " (kept aside, destroy not called)") << ": "
+            << x["purged"].get<int64_t>()
             << " / " << x["locations"].get<int64_t>() << " locations purged, rate "
             << x["rate_per_s"].get<double>() << "/s, about " << static_cast<int64_t>(x["seconds_left"].get<double>())
             << " s left, " << x["messages_dropped"].get<int64_t>() << " messages dropped\n";
@@ -133,6 +136,9 @@ void print_status(const json &r) {
   for (const auto &q : r["kept_aside"])
     std::cout << "  kept aside: " << q.get<std::string>()
               << " — stored state of a microservice this host does not run, kept aside\n";
+  for (const auto &w : r["waiting"])
+    std::cout << "  waiting: " << w["name"].get<std::string>() << " — plugin file " << w["file"].get<std::string>()
+              << " is missing; its stored state is kept aside until it appears\n";
   for (const auto &m : r["suspended"])
     std::cout << "  suspended: " << m["name"].get<std::string>() << " — " << m["why"].get<std::string>() << '\n';
   if (r["restarts"].get<int>() > 0)

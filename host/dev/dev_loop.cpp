@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <system_error>
 
 #include "common/error.hpp"
 #include "playback/playback.hpp"
@@ -227,6 +228,12 @@ class Loop {
     po.out_dir = (fs::path(opts_.out_dir) / "feed").string();
     po.resume = fed_to_ > 0;
     po.stop_at_row = fed_to_ + opts_.feed_rows;
+    // A microservice this build's bot.json dropped is retired with the
+    // last build's library, if its file is still there, so that its
+    // destroy() runs.
+    if (po.resume && last_fed_)
+      for (const auto &m : last_fed_->microservices)
+        if (std::error_code ec; fs::is_regular_file(m.file, ec)) po.retired_plugins.emplace(m.name, m.file);
     try {
       auto s = playback::run_playback(po);
       const std::string on = s.start_row == 0 ? "a fresh store" : "the memory rows 0 to " + std::to_string(s.start_row) + " left";
@@ -235,6 +242,7 @@ class Loop {
                   static_cast<long long>(s.rows_total), s.wall_seconds, on.c_str(),
                   static_cast<long long>(s.executions), static_cast<long long>(s.errors));
       print_microservices(last_fed_ ? &*last_fed_ : nullptr, s, false);
+      std::fputs(s.retirements_text().c_str(), stdout);
       fed_to_ = s.end_row;
       if (fed_to_ >= s.rows_total) {
         std::printf("the recording is fed to its end; the next build starts it again on a fresh store\n");

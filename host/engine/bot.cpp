@@ -50,12 +50,13 @@ void Bot::set_retiring(size_t ms, bool retiring) {
   index();
 }
 
-size_t Bot::adopt_retiring(MicroserviceSpec spec, std::unique_ptr<loader::Plugin> plugin) {
+size_t Bot::adopt(MicroserviceSpec spec, std::unique_ptr<loader::Plugin> plugin, bool retiring) {
   LoadedMicroservice m;
   m.spec = std::move(spec);
   m.plugin = std::move(plugin);
-  m.retiring = true;
+  m.retiring = retiring;
   ms_.push_back(std::move(m));
+  index();
   return ms_.size() - 1;
 }
 

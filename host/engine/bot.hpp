@@ -50,9 +50,11 @@ class Bot {
   // Takes microservice `ms` out of (or, with false, back into) every
   // execution's order. Its index stays valid either way.
   void set_retiring(size_t ms, bool retiring);
-  // Adds a microservice the manifest no longer names, retiring from the
-  // start: a host restarted mid-retirement drains it with its own code.
-  size_t adopt_retiring(MicroserviceSpec spec, std::unique_ptr<loader::Plugin> plugin);
+  // Adds a microservice after the load, at the end: one the manifest no
+  // longer names, retiring from the start (a host restarted mid-retirement
+  // drains it with its own code), or one whose plugin file appeared late.
+  // Returns its index.
+  size_t adopt(MicroserviceSpec spec, std::unique_ptr<loader::Plugin> plugin, bool retiring);
 
  private:
   void index();

@@ -124,31 +124,47 @@ void Executor::register_schemas() {
 
 void Executor::check_schema(size_t ms, const schema::BinarySchema &candidate, const std::string &file) {
   const auto &m = bot_.microservices()[ms];
-  auto hashes = store_.state_schemas(m.spec.name);
-  hashes.push_back(m.plugin->schema().hash());
+  gate(m.spec.name, &m.plugin->schema(), candidate, file);
+}
+
+void Executor::gate(const std::string &name, const schema::BinarySchema *current,
+                    const schema::BinarySchema &candidate, const std::string &file) {
+  auto hashes = store_.state_schemas(name);
+  if (current) hashes.push_back(current->hash());
   for (const auto &hash : hashes) {
     if (hash == candidate.hash()) continue;
-    const auto *stored = hash == m.plugin->schema().hash() ? &m.plugin->schema() : find_schema(hash);
+    const auto *stored = current && hash == current->hash() ? current : find_schema(hash);
     if (!stored) {
       // Nothing can be gated against it, and nothing tagged with it reaches a
       // plugin: such state is quarantined when its location is loaded.
       spdlog::warn("{}: stored state of '{}' was written by schema {}, which the store does not hold; it will be "
                    "quarantined",
-                   file, m.spec.name, hash);
+                   file, name, hash);
       continue;
     }
     const auto problems = schema::check_compatible(*stored, candidate);
     if (!problems.empty())
-      throw Error(file,
-                  "schema cannot read the stored state of '" + m.spec.name + "': " + schema::refusal_line(problems));
+      throw Error(file, "schema cannot read the stored state of '" + name + "': " + schema::refusal_line(problems));
   }
 }
 
-std::unique_ptr<loader::Plugin> Executor::replace_plugin(size_t ms, std::unique_ptr<loader::Plugin> next) {
-  const auto &s = next->schema();
+void Executor::add_schema(const schema::BinarySchema &s) {
   if (schemas_.emplace(s.hash(), s).second) pending_schemas_.emplace_back(s.hash(), s.bytes());
+}
+
+std::unique_ptr<loader::Plugin> Executor::replace_plugin(size_t ms, std::unique_ptr<loader::Plugin> next) {
+  add_schema(next->schema());
   std::swap(bot_.microservices()[ms].plugin, next);
   return next;
+}
+
+size_t Executor::add_microservice(MicroserviceSpec spec, std::unique_ptr<loader::Plugin> plugin) {
+  gate(spec.name, nullptr, plugin->schema(), spec.plugin);
+  add_schema(plugin->schema());
+  const size_t ms = bot_.adopt(std::move(spec), std::move(plugin), false);
+  // Cached locations were loaded without its state.
+  forget();
+  return ms;
 }
 
 Executor::Checkpoint Executor::checkpoint(std::string_view location) const {
@@ -163,6 +179,7 @@ Executor::Checkpoint Executor::checkpoint(std::string_view location) const {
 }
 
 void Executor::restore(Checkpoint cp) {
+  if (cp.memory && cp.memory->dirty) dirty_.insert(cp.location);
   if (cp.memory) locations_.insert_or_assign(cp.location, std::move(*cp.memory));
   else if (const auto it = locations_.find(cp.location); it != locations_.end()) locations_.erase(it);
   pending_outputs_.resize(std::min(pending_outputs_.size(), cp.outputs));
@@ -223,7 +240,7 @@ void Executor::quarantine(Location &loc, Instance &inst, std::string reason) {
   inst.state.clear();
   inst.schema_hash.clear();
   inst.constructed = false;
-  loc.dirty = true;
+  mark_dirty(loc);
 }
 
 const schema::BinarySchema &Executor::schema_of(const Instance &inst) const {
@@ -266,7 +283,7 @@ Location &Executor::location(std::string_view id) {
         loc.schedules.emplace(std::move(sch.id), sch.next_ms);
       } else {  // the manifest no longer names it
         loc.schedules_changed.insert(std::move(sch.id));
-        loc.dirty = true;
+        mark_dirty(loc);
       }
     }
     // Timers of instances not loaded (a microservice this bot does not run)
@@ -364,7 +381,7 @@ bool Executor::run_due(std::string_view id, int64_t now_ms) {
   Location &loc = location(id);
   const auto due = first_due(loc);
   if (!due || due->at > now_ms) return false;
-  loc.dirty = true;
+  mark_dirty(loc);
   Input in;
   in.kind = due->kind;
   in.location = id;
@@ -773,7 +790,7 @@ void Executor::execute(const Input &in) {
   for (auto &[id, dev] : loc.devices) dev.updated.clear();
   loc.rec.bot_version = version;
   loc.fresh = false;
-  loc.dirty = true;
+  mark_dirty(loc);
   ++stats_.executions;
 }
 
@@ -783,27 +800,29 @@ LoadedMicroservice *Executor::retiring_addressee(std::string_view address) {
   return nullptr;
 }
 
-Executor::Purged Executor::purge(std::string_view location_id, size_t ms, int64_t now_ms) {
+Executor::Purged Executor::purge(std::string_view location_id, const std::string &name, std::optional<size_t> ms,
+                                 int64_t now_ms) {
   last_failures_.clear();
   Location &loc = location(location_id);
-  auto &m = bot_.microservices()[ms];
   Purged out;
   // A location never stored has nothing of it.
   for (auto &r : loc.fresh ? std::vector<store::InstanceRecord>() : store_.load_instances(loc.rec.id)) {
-    if (r.microservice != m.spec.name) continue;
-    Instance inst;
-    inst.microservice = ms;
-    inst.device_id = std::move(r.device_id);
-    inst.instance_id = r.instance_id;
-    inst.schema_hash = std::move(r.schema_hash);
-    inst.state = std::move(r.state);
-    destroy(loc, inst, now_ms);
+    if (r.microservice != name) continue;
+    if (ms) {
+      Instance inst;
+      inst.microservice = *ms;
+      inst.device_id = r.device_id;
+      inst.instance_id = r.instance_id;
+      inst.schema_hash = std::move(r.schema_hash);
+      inst.state = std::move(r.state);
+      destroy(loc, inst, now_ms);
+    }
     // Deleting the row deletes its timers; the cache never held them.
-    loc.removed_instances.emplace_back(m.spec.name, inst.device_id);
+    loc.removed_instances.emplace_back(name, std::move(r.device_id));
     ++out.instances;
   }
   for (auto it = loc.streams.begin(); it != loc.streams.end();) {
-    if (it->address != m.spec.name) {
+    if (it->address != name) {
       ++it;
       continue;
     }
@@ -811,7 +830,7 @@ Executor::Purged Executor::purge(std::string_view location_id, size_t ms, int64_
     it = loc.streams.erase(it);
     ++out.messages_dropped;
   }
-  if (out.instances || out.messages_dropped) loc.dirty = true;
+  if (out.instances || out.messages_dropped) mark_dirty(loc);
   return out;
 }
 
@@ -855,8 +874,12 @@ void Executor::flush() {
   // Schemas first: stored state names the schema that wrote it.
   for (const auto &[hash, bytes] : pending_schemas_) store_.put_schema(hash, bytes);
   pending_schemas_.clear();
-  for (auto &[id, loc] : locations_) {
-    if (!loc.dirty) continue;
+  // Only what changed: a host holding many locations walks those alone.
+  for (const auto &id : dirty_) {
+    const auto held = locations_.find(id);
+    // Restored to before it was cached, or forgotten since.
+    if (held == locations_.end() || !held->second.dirty) continue;
+    Location &loc = held->second;
     // Removals first: a device may come back in the same batch. Deleting an
     // instance deletes its stored timers.
     for (const auto &[ms, device] : loc.removed_instances) store_.delete_instance(id, ms, device);
@@ -908,6 +931,7 @@ void Executor::flush() {
     loc.streams_changed.clear();
     loc.dirty = false;
   }
+  dirty_.clear();
   for (const auto &e : pending_errors_) store_.add_error(e);
   pending_errors_.clear();
   for (const auto &n : pending_outputs_) {
@@ -924,12 +948,19 @@ void Executor::flush() {
 
 void Executor::forget() {
   locations_.clear();
+  dirty_.clear();
   pending_errors_.clear();
   pending_outputs_.clear();
 }
 
 void Executor::evict(std::string_view location) {
   if (const auto it = locations_.find(location); it != locations_.end()) locations_.erase(it);
+  if (const auto it = dirty_.find(location); it != dirty_.end()) dirty_.erase(it);
+}
+
+void Executor::mark_dirty(Location &loc) {
+  loc.dirty = true;
+  dirty_.insert(loc.rec.id);
 }
 
 }  // namespace livebot::engine

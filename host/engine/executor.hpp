@@ -119,16 +119,17 @@ class Executor {
   // then timers in initialize order and by reference.
   bool run_due(std::string_view location, int64_t now_ms);
   // Retirement (docs/RETIREMENT.md), between executions. Drains one
-  // location of retiring microservice `ms`: each of its instances there
-  // hears destroy() and is deleted with its timers, and the location's
-  // waiting data stream messages addressed to it are dropped. A destroy
-  // that fails is recorded; the purge happens all the same. Written by the
-  // next flush().
+  // location of retiring microservice `name`: each of its instances there
+  // hears destroy() from the library of microservice `ms` and is deleted
+  // with its timers, and the location's waiting data stream messages
+  // addressed to it are dropped. Without `ms` (state kept aside, with no
+  // library) nothing hears destroy(). A destroy that fails is recorded; the
+  // purge happens all the same. Written by the next flush().
   struct Purged {
     int64_t instances = 0;
     int64_t messages_dropped = 0;
   };
-  Purged purge(std::string_view location, size_t ms, int64_t now_ms);
+  Purged purge(std::string_view location, const std::string &name, std::optional<size_t> ms, int64_t now_ms);
 
   // Microservices (indices into Bot::microservices()) with a callback that
   // failed in the last execute().
@@ -146,6 +147,13 @@ class Executor {
   // the new code and initialize() is told the new fields. The schema goes to
   // the store with the next flush().
   std::unique_ptr<loader::Plugin> replace_plugin(size_t ms, std::unique_ptr<loader::Plugin> next);
+  // A microservice whose plugin file appeared after the start: gated
+  // against the state stored under its name (throws livebot::Error naming
+  // `spec.plugin`, and adds nothing), then added to the bot; cached
+  // locations are dropped, so that each loads its state back at its next
+  // execution. Its schema goes to the store with the next flush(). Between
+  // executions, after a flush. Returns its index.
+  size_t add_microservice(MicroserviceSpec spec, std::unique_ptr<loader::Plugin> plugin);
 
   // What one location's execution can be taken back to: its memory as the
   // host held it, and the outputs and failures queued since. Used to undo a
@@ -235,11 +243,22 @@ class Executor {
   // Sets the state aside (written at the next flush) and makes the instance
   // new again: construct() runs in its next execution.
   void quarantine(Location &loc, Instance &inst, std::string reason);
+  // The next flush() writes the location.
+  void mark_dirty(Location &loc);
+  // Throws livebot::Error (naming `file`) if `candidate` cannot read the
+  // state stored under `name` and, if given, what `current` writes.
+  void gate(const std::string &name, const schema::BinarySchema *current, const schema::BinarySchema &candidate,
+            const std::string &file);
+  // The schema goes to the store with the next flush(), once.
+  void add_schema(const schema::BinarySchema &s);
 
   store::Store &store_;
   Bot &bot_;
   std::string default_timezone_;
   std::map<std::string, Location, std::less<>> locations_;
+  // Ids of the cached locations changed since the last flush(), so that the
+  // flush walks those and not every location held.
+  std::set<std::string, std::less<>> dirty_;
   std::unordered_map<std::string, schema::BinarySchema> schemas_;  // by hash
   std::map<std::pair<std::string, std::string>, std::vector<std::string>> new_fields_cache_;
   std::vector<store::ErrorRecord> pending_errors_;

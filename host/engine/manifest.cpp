@@ -54,7 +54,7 @@ bool valid_name(const std::string &n) {
 }
 
 MicroserviceSpec read_microservice(const json &m, bool device, const fs::path &dir, const std::string &where,
-                                   const std::string &ctx) {
+                                   const std::string &ctx, bool file_needed) {
   if (!m.is_object()) throw Error(where, ctx + "must be an object");
   only_keys(m, device ? std::set<std::string>{"name", "plugin", "priority", "sha256", "previous_name", "device_types"}
                       : std::set<std::string>{"name", "plugin", "priority", "sha256", "previous_name"},
@@ -69,7 +69,7 @@ MicroserviceSpec read_microservice(const json &m, bool device, const fs::path &d
   }
   const fs::path plugin = need_string(m, "plugin", where, ctx);
   s.plugin = (plugin.is_absolute() ? plugin : dir / plugin).lexically_normal().string();
-  if (!fs::is_regular_file(s.plugin))
+  if (file_needed && !fs::is_regular_file(s.plugin))
     throw Error(where, ctx + "plugin '" + plugin.string() + "' not found (looked for " + s.plugin + ")");
   if (m.contains("sha256")) {
     s.sha256 = need_string(m, "sha256", where, ctx);
@@ -95,7 +95,7 @@ MicroserviceSpec read_microservice(const json &m, bool device, const fs::path &d
 
 }  // namespace
 
-Manifest load_manifest(const std::string &dir_arg) {
+Manifest load_manifest(const std::string &dir_arg, std::vector<MicroserviceSpec> *missing) {
   const fs::path dir = fs::absolute(dir_arg).lexically_normal();
   const std::string where = (dir / "bot.json").string();
   if (!fs::is_directory(dir)) throw Error(dir_arg, "bot directory not found");
@@ -146,12 +146,13 @@ Manifest load_manifest(const std::string &dir_arg) {
     if (!list.is_array()) throw Error(where, std::string("microservices.") + kind + " must be a list");
     for (size_t i = 0; i < list.size(); ++i) {
       const std::string ctx = std::string("microservices.") + kind + "[" + std::to_string(i) + "]: ";
-      auto spec = read_microservice(list[i], std::string(kind) == "device", dir, where, ctx);
+      auto spec = read_microservice(list[i], std::string(kind) == "device", dir, where, ctx, !missing);
       if (!names.insert(spec.name).second) throw Error(where, ctx + "microservice '" + spec.name + "' is listed twice");
-      m.microservices.push_back(std::move(spec));
+      if (missing && !fs::is_regular_file(spec.plugin)) missing->push_back(std::move(spec));
+      else m.microservices.push_back(std::move(spec));
     }
   }
-  if (m.microservices.empty()) throw Error(where, "the bot has no microservices");
+  if (names.empty()) throw Error(where, "the bot has no microservices");
   return m;
 }
 

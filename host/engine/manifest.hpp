@@ -51,7 +51,9 @@ struct Manifest {
 };
 
 // Reads `<dir>/bot.json`. Throws livebot::Error naming the file and the key
-// for anything malformed or unknown, and for a plugin file that is missing.
-Manifest load_manifest(const std::string &dir);
+// for anything malformed or unknown, and for a plugin file that is missing —
+// unless `missing` is given: such a microservice is put there instead, and
+// left out of the manifest.
+Manifest load_manifest(const std::string &dir, std::vector<MicroserviceSpec> *missing = nullptr);
 
 }  // namespace livebot::engine

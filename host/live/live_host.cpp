@@ -77,6 +77,9 @@ struct LiveHost::Impl {
   double sweep_tokens = 0;
   int64_t swept_ms = 0;  // when the sweep last ran
   std::set<std::string> named;  // microservices bot.json named when last read
+  // Named by bot.json, but their plugin file is missing: their stored state
+  // is kept aside until the file appears (the watcher tells).
+  std::vector<engine::MicroserviceSpec> waiting;
   std::unique_ptr<control::Server> server;
   std::vector<std::unique_ptr<watch::DirWatcher>> watchers;
   uv_idle_t drain{};
@@ -95,17 +98,24 @@ struct LiveHost::Impl {
     uv_loop_init(&loop);
     // A bad bot.json or a socket already served is refused before the store
     // is opened, so it creates and changes nothing.
-    auto manifest = engine::load_manifest(opts.bot_dir);
+    auto manifest = engine::load_manifest(opts.bot_dir, &waiting);
     control::check_socket_path(opts.socket_path);
     st = store::open_sqlite_store(opts.store_path);
+    for (const auto &spec : waiting)
+      spdlog::warn("{}: plugin file {} is missing; its stored state is kept aside until the file appears, and the "
+                   "other microservices run",
+                   spec.name, spec.plugin);
     load_bot(std::move(manifest), previous);
     if (const size_t n = loader::Staging::remove_stale())
       spdlog::info("removed {} staging directories of hosts that were killed", n);
     ex = std::make_unique<engine::Executor>(*st, *bot, opts.timezone);
     for (const auto &m : bot->microservices()) named.insert(m.spec.name);
     for (const auto &[name, why] : suspended) named.insert(name);  // named, not run: never retired from here
+    for (const auto &spec : waiting) named.insert(spec.name);
     retirer = std::make_unique<retire::Retirer>(*st, *ex, staging, retire::RetireOptions{opts.retire_rate});
     retirer->resume();  // before the reloader: it keeps a slot per microservice
+    // Retiring already: drained with the plugin the store holds.
+    std::erase_if(waiting, [&](const engine::MicroserviceSpec &w) { return retirer->retiring(w.name); });
     ex->set_call_observer(marker.get());
     st->begin();
     try {
@@ -181,7 +191,10 @@ struct LiveHost::Impl {
     // build will land; only the first load came from the kept copy.
     for (size_t i = 0; i < bot->microservices().size(); ++i)
       bot->microservices()[i].spec.plugin = rec.manifest.microservices[i].plugin;
-    marker = std::make_unique<supervise::InflightMarker>(marker_path, bot->microservices().size(), staging.dir());
+    // Room for those added later: retiring ones the store holds, and those
+    // waiting for their file.
+    const size_t slots = bot->microservices().size() + st->load_retirements().size() + waiting.size();
+    marker = std::make_unique<supervise::InflightMarker>(marker_path, slots, staging.dir());
   }
 
   // Tells the marker which builds serve and stand by, when that changed.
@@ -328,8 +341,11 @@ struct LiveHost::Impl {
   // only those files.
   void watch_plugins() {
     std::map<std::string, std::set<std::string>> dirs;
-    for (const auto &m : bot->microservices()) {
-      const std::filesystem::path p(m.spec.plugin);
+    std::vector<std::string> files;
+    for (const auto &m : bot->microservices()) files.push_back(m.spec.plugin);
+    for (const auto &spec : waiting) files.push_back(spec.plugin);
+    for (const auto &f : files) {
+      const std::filesystem::path p(f);
       dirs[p.parent_path().string()].insert(p.filename().string());
     }
     const std::filesystem::path manifest(bot->manifest().path);
@@ -367,22 +383,74 @@ struct LiveHost::Impl {
         }
         offer(i);
       }
+      if (c.kind == watch::Change::Kind::Removed) continue;
+      for (size_t j = 0; j < waiting.size(); ++j)
+        if (waiting[j].plugin == c.path) {
+          arrive(j);
+          break;
+        }
     }
+  }
+
+  // The plugin file of a microservice waiting for it appeared: it is loaded
+  // and gets its stored state back, or goes on waiting, with the reason.
+  void arrive(size_t j) {
+    const engine::MicroserviceSpec spec = waiting[j];
+    if (retirer->retiring(spec.name)) {
+      // Its state is going by hand (livebot retire): a restart runs it afresh.
+      spdlog::warn("{}: {} appeared, but its state is being retired; restart the host to run it", spec.name,
+                   spec.plugin);
+      return;
+    }
+    const size_t slot = bot->microservices().size();
+    try {
+      marker->loading(slot, file_hash(spec.plugin));
+      std::unique_ptr<loader::Plugin> plugin;
+      try {
+        plugin = loader::Plugin::load(spec.plugin, staging, spec.sha256);
+      } catch (...) {
+        marker->left();
+        throw;
+      }
+      marker->left();
+      const auto bad = st->bad_versions();
+      if (std::any_of(bad.begin(), bad.end(), [&](const store::BadVersionRecord &b) {
+            return b.microservice == spec.name && b.hash == plugin->file_hash();
+          }))
+        throw Error(spec.plugin, "this build crashed a host before; it is not loaded");
+      st->begin();
+      try {
+        reloader->added(ex->add_microservice(spec, std::move(plugin)));
+        ex->flush();
+        st->commit();
+      } catch (...) {
+        if (st->in_transaction()) st->rollback();
+        throw;
+      }
+    } catch (const std::exception &e) {
+      spdlog::error("{}: {}; its stored state stays kept aside", spec.name, e.what());
+      return;
+    }
+    waiting.erase(waiting.begin() + static_cast<std::ptrdiff_t>(j));
+    note_versions();
+    spdlog::info("{}: plugin file {} appeared: loaded, and its stored state is back", spec.name, spec.plugin);
   }
 
   // bot.json changed: microservices it dropped are retired, retiring ones it
   // names again have their retirement cancelled.
   void on_manifest() {
     engine::Manifest next;
+    std::vector<engine::MicroserviceSpec> listed;  // with those whose file is missing
     try {
-      next = engine::load_manifest(opts.bot_dir);
+      next = engine::load_manifest(opts.bot_dir, &listed);
     } catch (const Error &e) {
       spdlog::error("{}; the bot runs on as it was", e.what());
       return;
     }
+    listed.insert(listed.end(), next.microservices.begin(), next.microservices.end());
     std::map<std::string, const engine::MicroserviceSpec *> names;
     std::set<std::string> renamed;
-    for (const auto &spec : next.microservices) {
+    for (const auto &spec : listed) {
       names.emplace(spec.name, &spec);
       if (!spec.previous_name.empty()) renamed.insert(spec.previous_name);
     }
@@ -399,9 +467,12 @@ struct LiveHost::Impl {
       if (!was && is && all[i].retiring && !retirer->cancel(*now->second))
         spdlog::warn("{}: named again after its retirement ended; restart the host to run it", name);
     }
+    // No longer named while waiting: its state stays kept aside.
+    std::erase_if(waiting, [&](const engine::MicroserviceSpec &w) { return !names.count(w.name); });
     named.clear();
     for (const auto &[name, spec] : names) {
-      if (std::none_of(all.begin(), all.end(), [&](const auto &m) { return m.spec.name == name; }))
+      if (std::none_of(all.begin(), all.end(), [&](const auto &m) { return m.spec.name == name; }) &&
+          std::none_of(waiting.begin(), waiting.end(), [&](const auto &w) { return w.name == name; }))
         spdlog::warn("{}: new in {}; restart the host to run it", name, next.path);
       named.insert(name);
     }
@@ -416,8 +487,14 @@ struct LiveHost::Impl {
 
   json retire(const std::string &name) {
     try {
-      const size_t i = reloader->index_of(name);
-      start_retiring(i);
+      const auto &all = bot->microservices();
+      if (std::any_of(all.begin(), all.end(), [&](const auto &m) { return m.spec.name == name; })) {
+        start_retiring(reloader->index_of(name));
+      } else {
+        // Its state is kept aside: no library to drain it with.
+        retirer->start_kept_aside(name, wall_ms());
+        start_sweep();
+      }
     } catch (const Error &e) {
       return error_reply(e.what());
     }
@@ -493,6 +570,12 @@ struct LiveHost::Impl {
     return {{"ok", true}, {"results", results}};
   }
 
+  json waiting_json() const {
+    json out = json::array();
+    for (const auto &spec : waiting) out.push_back({{"name", spec.name}, {"file", spec.plugin}});
+    return out;
+  }
+
   json suspended_json() const {
     json out = json::array();
     for (const auto &[name, why] : suspended) out.push_back({{"name", name}, {"why", why}});
@@ -541,6 +624,7 @@ struct LiveHost::Impl {
             {"microservices", ms},
             {"retirements", retirer->status(wall_ms())},
             {"kept_aside", kept_aside()},
+            {"waiting", waiting_json()},
             {"suspended", suspended_json()},
             {"pid", ::getpid()},
             {"restarts", restarts},
@@ -554,7 +638,9 @@ struct LiveHost::Impl {
     json out = json::array();
     const auto &all = bot->microservices();
     for (const auto &name : st->stored_microservices())
-      if (std::none_of(all.begin(), all.end(), [&](const auto &m) { return m.spec.name == name; })) out.push_back(name);
+      if (!retirer->retiring(name) &&
+          std::none_of(all.begin(), all.end(), [&](const auto &m) { return m.spec.name == name; }))
+        out.push_back(name);
     return out;
   }
 

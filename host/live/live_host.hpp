@@ -11,6 +11,9 @@
 //    staged copy serving, with a warning.
 //  - bot.json is watched too: a microservice it no longer names is retired
 //    (retire/retirer.hpp), one it names again has its retirement cancelled.
+//  - A microservice whose plugin file is missing at start does not stop the
+//    host: its stored state is kept aside, the others run, and it is loaded
+//    with its state when the file appears.
 //  - SIGTERM or SIGINT: no new connections, every queued input is still
 //    executed and committed, then run() returns 0.
 //  - A send carrying a client and seq is executed once per seq: one at or

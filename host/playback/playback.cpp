@@ -6,6 +6,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <memory>
+#include <set>
 #include <spdlog/spdlog.h>
 
 #include "common/error.hpp"
@@ -15,6 +18,7 @@
 #include "playback/progress.hpp"
 #include "playback/recording.hpp"
 #include "reload/reloader.hpp"
+#include "retire/retirer.hpp"
 #include "schedule/due_queue.hpp"
 #include "store/store.hpp"
 
@@ -77,6 +81,50 @@ void write_notifications(store::Store &st, const std::string &path) {
   fs::rename(tmp, path);
 }
 
+// Retires what the store holds of microservices bot.json no longer names
+// (a rename's old name excepted: its state moves), and goes on with
+// retirements a killed run or a live host began. Every plugin is loaded
+// before anything is written, so a bad one leaves the store as it was.
+// Returns the names retiring.
+std::set<std::string> retire_dropped(store::Store &st, engine::Bot &bot, retire::Retirer &retirer,
+                                     loader::Staging &staging, const std::map<std::string, std::string> &plugins,
+                                     int64_t now_ms) {
+  std::set<std::string> named;
+  for (const auto &spec : bot.manifest().microservices) {
+    named.insert(spec.name);
+    if (!spec.previous_name.empty()) named.insert(spec.previous_name);
+  }
+  std::set<std::string> out;
+  for (const auto &r : st.load_retirements())
+    if (r.state == "retiring") out.insert(r.microservice);
+  std::vector<std::pair<engine::MicroserviceSpec, std::unique_ptr<loader::Plugin>>> libraries;
+  std::vector<std::string> kept_aside;
+  for (const auto &name : st.stored_microservices()) {
+    if (named.count(name) || out.count(name)) continue;
+    out.insert(name);
+    const auto it = plugins.find(name);
+    if (it == plugins.end()) {
+      kept_aside.push_back(name);
+      continue;
+    }
+    engine::MicroserviceSpec spec;
+    spec.name = name;
+    spec.plugin = fs::absolute(it->second).lexically_normal().string();
+    auto plugin = loader::Plugin::load(spec.plugin, staging);
+    libraries.emplace_back(std::move(spec), std::move(plugin));
+  }
+  retirer.resume();
+  // Added as serving; start() takes it out of every execution at once.
+  for (auto &[spec, plugin] : libraries) retirer.start(bot.adopt(std::move(spec), std::move(plugin), false), now_ms);
+  for (const auto &name : kept_aside) {
+    spdlog::warn("{}: stored state, but {} no longer names it and no --retired-plugin was given: retired without "
+                 "destroy()",
+                 name, bot.manifest().path);
+    retirer.start_kept_aside(name, now_ms);
+  }
+  return out;
+}
+
 }  // namespace
 
 PlaybackSummary run_playback(const PlaybackOptions &opts) {
@@ -122,6 +170,11 @@ PlaybackSummary run_playback(const PlaybackOptions &opts) {
 
   engine::Executor ex(*st, *bot, rec.timezone);
   ex.set_log_sink(&PluginLog::sink, &plugin_log);
+  // Virtual time: a retirement starts at the row this run starts from.
+  const int64_t start_ms = rec.rows.empty() ? 0 : rec.rows[static_cast<size_t>(std::min(sum.start_row, sum.rows_total - 1))].timestamp_ms;
+  // Before the reloader: it keeps a slot per microservice, retiring ones too.
+  retire::Retirer retirer(*st, ex, staging, {0});
+  const auto retired_here = retire_dropped(*st, *bot, retirer, staging, opts.retired_plugins, start_ms);
   // Probation counts executions only: virtual time can jump by hours
   // between two rows.
   reload::Reloader reloader(ex, staging,
@@ -178,6 +231,7 @@ PlaybackSummary run_playback(const PlaybackOptions &opts) {
     while (const auto t = due.next_due()) {
       if (*t > until) break;
       for (const auto &loc : due.pop_due(*t)) {
+        retirer.before_execution(loc, *t);
         while (reloader.run_due(loc, *t, *t)) executed();
         rearm(loc);
       }
@@ -225,14 +279,27 @@ PlaybackSummary run_playback(const PlaybackOptions &opts) {
         in.mode = r.mode;
         break;
     }
+    retirer.before_execution(r.location_id, in.timestamp_ms);
     reloader.execute(in, in.timestamp_ms);
     rearm(r.location_id);
     i = next;
     executed();
     progress.update(i - sum.start_row);
   }
+  // Locations that did not execute are purged now, a batch a transaction;
+  // then the library goes.
+  const int64_t end_ms = i > 0 ? rec.rows[static_cast<size_t>(i - 1)].timestamp_ms : start_ms;
+  while (retirer.active()) {
+    retirer.sweep(static_cast<size_t>(opts.commit_every), end_ms);
+    commit(i);
+    retirer.evict();
+    retirer.release_ready(end_ms, [&](size_t ms) { return reloader.on_probation(ms); });
+    st->begin();
+  }
   commit(i);
   progress.finish();
+  for (auto &r : retirer.status(end_ms))
+    if (retired_here.count(r["name"].get<std::string>())) sum.retirements.push_back(std::move(r));
   sum.play_seconds = seconds_since(play_start);
 
   write_notifications(*st, (fs::path(opts.out_dir) / "notifications.jsonl").string());
@@ -251,6 +318,7 @@ PlaybackSummary run_playback(const PlaybackOptions &opts) {
     MicroserviceSummary ms;
     ms.name = m.spec.name;
     ms.version = m.plugin->version();
+    ms.file = m.spec.plugin;
     ms.executions = m.stats.executions;
     ms.errors = m.stats.errors;
     ms.plugin_seconds = static_cast<double>(m.stats.plugin_ns) / 1e9;
@@ -309,6 +377,7 @@ json PlaybackSummary::to_json() const {
           {"skipped", skipped},
           {"microservices", ms},
           {"swaps", swap_list},
+          {"retirements", retirements},
           {"notifications", notifications},
           {"errors", errors},
           {"commits", commits},
@@ -318,6 +387,19 @@ json PlaybackSummary::to_json() const {
           {"plugin_seconds", plugin_seconds},
           {"rows_per_second", rate},
           {"peak_rss_kb", peak_rss_kb}};
+}
+
+std::string PlaybackSummary::retirements_text() const {
+  std::string s;
+  for (const auto &r : retirements) {
+    const bool library = r["destroy_called"].get<bool>();
+    s += "retired    " + r["name"].get<std::string>() + ": " + std::to_string(r["purged"].get<int64_t>()) +
+         " locations purged, " + std::to_string(r["messages_dropped"].get<int64_t>()) + " messages dropped; " +
+         (library ? r["file"].get<std::string>() + " is safe to delete"
+                  : std::string("destroy was not called (no --retired-plugin)")) +
+         '\n';
+  }
+  return s;
 }
 
 std::string PlaybackSummary::to_text() const {
@@ -353,6 +435,7 @@ std::string PlaybackSummary::to_text() const {
   for (const auto &w : swaps)
     add("swap       before row %lld: %s %s: %s\n", static_cast<long long>(w.row), w.microservice.c_str(),
         w.outcome.c_str(), w.message.c_str());
+  s += retirements_text();
   add("notifications %lld, errors %lld\n", static_cast<long long>(notifications), static_cast<long long>(errors));
   const double rate = play_seconds > 0 ? static_cast<double>(rows_played) / play_seconds : 0;
   add("time       %.3f s wall (read %.3f s, play %.3f s, in plugins %.3f s), %.0f rows/s\n", wall_seconds,

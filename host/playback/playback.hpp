@@ -9,6 +9,11 @@
 // Recordings carry no data stream rows; messages from outside are the live
 // host's to deliver (engine::Input::Kind::DataStream).
 //
+// Retirement (docs/RETIREMENT.md): stored state of a microservice bot.json
+// no longer names is retired as a live host retires it — each location is
+// purged at its next execution, the rest at the end of the run — so a run
+// never ends with a retirement half done.
+//
 // Promises: executions are committed in batches together with the row they
 // reached, so a playback killed at any moment resumes (`resume`) at its last
 // commit and ends in the same state as one that was never interrupted: no
@@ -41,6 +46,10 @@ struct PlaybackOptions {
   int64_t commit_every = 4096;     // executions per transaction
   bool progress = false;           // draw a progress bar on stderr
   std::vector<SwapAt> swaps;
+  // Plugin files of microservices bot.json no longer names, by name: their
+  // stored state is retired with their destroy(). Without one, the state is
+  // retired all the same, and nothing hears destroy().
+  std::map<std::string, std::string> retired_plugins;
   int64_t probation_executions = 10;  // see reload::ProbationPolicy
 };
 
@@ -56,7 +65,7 @@ struct SwapSummary {
 };
 
 struct MicroserviceSummary {
-  std::string name, version;
+  std::string name, version, file;
   int64_t executions = 0, errors = 0;
   double plugin_seconds = 0;
   std::map<std::string, int64_t> callbacks;
@@ -77,6 +86,8 @@ struct PlaybackSummary {
   std::map<std::string, int64_t> skipped;  // reason -> rows
   std::vector<MicroserviceSummary> microservices;
   std::vector<SwapSummary> swaps;
+  // Microservices this run retired, as `livebot status --json` lists them.
+  nlohmann::json retirements = nlohmann::json::array();
   int64_t notifications = 0;
   int64_t errors = 0;
   int64_t commits = 0;
@@ -87,6 +98,8 @@ struct PlaybackSummary {
 
   nlohmann::json to_json() const;
   std::string to_text() const;
+  // One line per retirement, as to_text() has them.
+  std::string retirements_text() const;
 };
 
 PlaybackSummary run_playback(const PlaybackOptions &opts);

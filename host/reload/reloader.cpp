@@ -43,13 +43,16 @@ VersionRecord record_of(const loader::Plugin &p, int64_t now_ms, std::string sta
 
 Reloader::Reloader(engine::Executor &ex, loader::Staging &staging, ProbationPolicy policy)
     : ex_(ex), staging_(staging), policy_(policy) {
-  for (const auto &m : ex_.bot().microservices()) {
-    Slot s;
-    s.history.push_back(record_of(*m.plugin, 0, "serving"));
-    s.base_executions = m.stats.executions;
-    s.base_errors = m.stats.errors;
-    slots_.push_back(std::move(s));
-  }
+  for (size_t i = 0; i < ex_.bot().microservices().size(); ++i) added(i);
+}
+
+void Reloader::added(size_t ms) {
+  const auto &m = ex_.bot().microservices().at(ms);
+  Slot s;
+  s.history.push_back(record_of(*m.plugin, 0, "serving"));
+  s.base_executions = m.stats.executions;
+  s.base_errors = m.stats.errors;
+  slots_.push_back(std::move(s));
 }
 
 Reloader::~Reloader() = default;

@@ -57,6 +57,10 @@ class Reloader {
   Reloader(engine::Executor &ex, loader::Staging &staging, ProbationPolicy policy = {});
   ~Reloader();
 
+  // Microservice `ms`, the last one, was added to the bot after this
+  // reloader was made (engine::Executor::add_microservice): it gets a slot.
+  void added(size_t ms);
+
   // Index of the manifest microservice `name`; throws livebot::Error if none.
   size_t index_of(const std::string &name) const;
 

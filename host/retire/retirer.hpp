@@ -12,6 +12,9 @@
 // library is unloaded and verified gone, the microservice is marked
 // retired, its purge records fold into that one row, and the file is safe
 // to delete.
+// State kept aside (a microservice the host does not run) is retired the
+// same way with no library: nothing hears destroy(), nothing is unloaded,
+// and its record names no file.
 //
 // Promises:
 //  - No location is purged twice (its purge record is unique), none is
@@ -25,6 +28,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -54,6 +58,14 @@ class Retirer {
   // transaction of its own. Throws livebot::Error naming it if it is
   // retiring already.
   void start(size_t ms, int64_t now_ms);
+  // Starts retiring state kept aside: stored state of microservice `name`,
+  // which the bot does not run, so no library is loaded and nothing hears
+  // destroy(). Purged as start() purges, through purge records. Throws
+  // livebot::Error naming it if the bot runs it, it is retiring already,
+  // or the store holds no state of it.
+  void start_kept_aside(const std::string &name, int64_t now_ms);
+  // Retiring, or the bot runs it in some other way: not kept aside.
+  bool retiring(const std::string &name) const;
   // The manifest names a retiring microservice again (as `spec`): its
   // retirement ends, in a transaction of its own; locations not purged keep
   // their state. Returns false if it was not retiring.
@@ -81,11 +93,13 @@ class Retirer {
 
  private:
   struct Draining {
-    size_t ms;
+    std::string name;
+    std::optional<size_t> ms;  // its library; none for state kept aside
     std::string cursor;  // the sweep's position, by location id
     bool at_end = false;  // the sweep found nothing left after its cursor
   };
   void purge(Draining &d, const std::string &location, int64_t now_ms, const char *by);
+  void begin(Draining d, const store::RetirementRecord &r);
   void forget_retired(const std::string &name);
 
   store::Store &store_;

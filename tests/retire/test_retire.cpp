@@ -42,6 +42,14 @@ void populate(RetireHost &h, int locations) {
   for (int i = 0; i < locations; ++i) REQUIRE(h.ask(measurement(loc(i)))["ok"] == true);
 }
 
+// A host run once over `locations` locations, then stopped: a store to start
+// the next host on.
+void populated(RetireHost &h, int locations) {
+  h.start("100");
+  populate(h, locations);
+  REQUIRE(h.stop().exit_code == 0);
+}
+
 // What a location's destroy() calls left behind (tests/plugins/probe.cpp).
 std::map<std::string, std::string> destroyed(const RetireHost &h) {
   std::map<std::string, std::string> out;
@@ -196,7 +204,7 @@ TEST_CASE("livebot retire by hand; a destroy that throws is recorded and the pur
   CHECK_THAT(help.out, Catch::Contains("--socket"));
   const auto unknown = test::retire_cli.run({"retire", "nosuch", "--socket", h.socket});
   CHECK(unknown.exit_code == 1);
-  CHECK_THAT(unknown.err, Catch::Contains("no microservice 'nosuch' in the bot"));
+  CHECK_THAT(unknown.err, Catch::Contains("nosuch: no microservice of that name in the bot, and no state of it kept aside"));
   const auto started = test::retire_cli.run({"retire", "probe_a", "--socket", h.socket, "--json"});
   INFO(started.err);
   CHECK(started.exit_code == 0);
@@ -221,9 +229,7 @@ TEST_CASE("livebot retire by hand; a destroy that throws is recorded and the pur
 TEST_CASE("state of a microservice the host starts without is kept aside, untouched, and comes back with it",
           "[retire][kept-aside]") {
   RetireHost h(probe_manifest(), kFiles);
-  h.start("100");
-  populate(h, 3);
-  CHECK(h.stop().exit_code == 0);
+  populated(h, 3);
   const auto kept = h.rows("SELECT location, state FROM instances WHERE microservice = 'probe_a' ORDER BY 1");
   REQUIRE(kept.size() == 3);
 
@@ -311,4 +317,194 @@ TEST_CASE("previous_name must name another microservice", "[retire][rename]") {
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.err, Catch::Contains(h.bot + "/bot.json") && Catch::Contains("previous_name 'probe_a' must be another valid name"));
   CHECK_FALSE(fs::exists(h.store));
+}
+
+TEST_CASE("state kept aside is retired by hand: purged through purge records, destroy not called",
+          "[retire][kept-aside]") {
+  RetireHost h(probe_manifest(), kFiles);
+  populated(h, 4);
+  const auto others = h.rows("SELECT location, microservice, device_id, state FROM instances "
+                             "WHERE microservice != 'probe_a' ORDER BY 1, 2, 3");
+  REQUIRE(others.size() == 8);
+
+  h.drop("probe_a");
+  fs::remove(h.bot + "/probe_a.so");
+  h.start("0");
+  REQUIRE(h.ask({{"cmd", "status"}})["kept_aside"] == json::array({"probe_a"}));
+  // A name with no state and no microservice is refused, naming it.
+  const auto none = test::retire_cli.run({"retire", "probe_z", "--socket", h.socket});
+  CHECK(none.exit_code != 0);
+  CHECK_THAT(none.err + none.out, Catch::Contains("probe_z: no microservice of that name"));
+
+  const auto asked = test::retire_cli.run({"retire", "probe_a", "--socket", h.socket, "--json"});
+  REQUIRE(asked.exit_code == 0);
+  const auto r = json::parse(asked.out)["retirement"];
+  CHECK(r["destroy_called"] == false);
+  REQUIRE(h.wait_retired("probe_a"));
+  const auto status = h.ask({{"cmd", "status"}});
+  CHECK(status["kept_aside"].empty());
+  CHECK(h.retirement("probe_a")["purged"] == 4);
+  CHECK(h.retirement("probe_a")["safe_to_delete"] == false);
+  CHECK_THAT(retire_cli_status(h),
+             Catch::Contains("retired probe_a: 4 locations purged, 0 messages dropped; its state was kept aside: "
+                             "destroy was not called"));
+  const auto stopped = h.stop();
+  CHECK(stopped.exit_code == 0);
+  CHECK_THAT(stopped.err, Catch::Contains("probe_a: retired: 4 locations purged of its state kept aside; destroy was "
+                                          "not called"));
+  CHECK(destroyed(h).empty());
+  check_gone(h);
+  CHECK(h.rows("SELECT location, microservice, device_id, state FROM instances WHERE microservice != 'probe_a' "
+               "ORDER BY 1, 2, 3") == others);
+}
+
+TEST_CASE("a host whose bot.json names a missing plugin file starts without it, and loads it when it appears",
+          "[retire][kept-aside][missing]") {
+  RetireHost h(probe_manifest(), kFiles);
+  populated(h, 3);
+  const auto kept = h.rows("SELECT location, instance_id, state FROM instances WHERE microservice = 'probe_b' "
+                           "ORDER BY 1");
+  REQUIRE(kept.size() == 3);
+  const auto ids = h.rows("SELECT location, instance_id FROM instances WHERE microservice = 'probe_b' ORDER BY 1");
+
+  fs::remove(h.bot + "/probe_b.so");
+  h.start("100");
+  auto status = h.ask({{"cmd", "status"}});
+  CHECK(status["kept_aside"] == json::array({"probe_b"}));
+  CHECK(status["waiting"] == json::array({{{"name", "probe_b"}, {"file", h.bot + "/probe_b.so"}}}));
+  CHECK(status["microservices"].size() == 2);
+  CHECK(status["retirements"].empty());
+  CHECK_THAT(retire_cli_status(h), Catch::Contains("waiting: probe_b — plugin file " + h.bot + "/probe_b.so is missing"));
+  // The others run; its state is not touched.
+  for (int i = 0; i < 3; ++i) REQUIRE(h.ask(measurement(loc(i)))["ok"] == true);
+  CHECK(h.rows("SELECT location, instance_id, state FROM instances WHERE microservice = 'probe_b' ORDER BY 1") ==
+        kept);
+
+  // The file appears: loaded, and its instances go on from their state.
+  fs::copy_file(plugins + "/probe_b.so", h.bot + "/probe_b.so.tmp");
+  fs::rename(h.bot + "/probe_b.so.tmp", h.bot + "/probe_b.so");
+  REQUIRE(RetireHost::wait_until([&] { return h.ask({{"cmd", "status"}})["waiting"].empty(); }));
+  status = h.ask({{"cmd", "status"}});
+  CHECK(status["kept_aside"].empty());
+  REQUIRE(status["microservices"].size() == 3);
+  CHECK(status["microservices"][2]["name"] == "probe_b");
+  REQUIRE(h.ask(measurement(loc(1)))["ok"] == true);
+  const auto stopped = h.stop();
+  CHECK(stopped.exit_code == 0);
+  CHECK_THAT(stopped.err, Catch::Contains("probe_b: plugin file " + h.bot + "/probe_b.so is missing"));
+  CHECK_THAT(stopped.err, Catch::Contains("probe_b: plugin file " + h.bot + "/probe_b.so appeared: loaded"));
+  const auto after = h.rows("SELECT location, instance_id, state FROM instances WHERE microservice = 'probe_b' "
+                            "ORDER BY 1");
+  REQUIRE(after.size() == 3);
+  CHECK(after[0] == kept[0]);
+  CHECK(after[2] == kept[2]);
+  CHECK(after[1] != kept[1]);
+  // The same instance, its state carried on: one constructed afresh would
+  // have a new id.
+  CHECK(h.rows("SELECT location, instance_id FROM instances WHERE microservice = 'probe_b' ORDER BY 1") == ids);
+  CHECK(h.count("SELECT count(*) FROM errors") == 0);
+}
+
+namespace {
+
+// `livebot playback` of the sample recording into the host's store and bot.
+test::CliResult play(const RetireHost &h, std::vector<std::string> extra) {
+  std::vector<std::string> args = {"playback", LIVEBOT_SAMPLE_RECORDING, "--bot", h.bot, "--store", h.store,
+                                   "--out",    h.dir / "out",            "--quiet"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return test::retire_cli.run(args);
+}
+
+}  // namespace
+
+TEST_CASE("playback --resume retires what bot.json dropped, the way a live host does", "[retire][playback]") {
+  RetireHost h(probe_manifest(), kFiles);
+  REQUIRE(play(h, {"--stop-at-row", "200"}).exit_code == 0);
+  const int64_t locations = h.count("SELECT count(*) FROM locations");
+  REQUIRE(locations > 0);
+  REQUIRE(h.count("SELECT count(*) FROM instances WHERE microservice = 'probe_a'") == locations);
+
+  h.drop("probe_a");
+  // A plugin that is not there is a usage error, and the store stays as it was.
+  const auto bad = play(h, {"--resume", "--retired-plugin", "probe_a=" + h.bot + "/nope.so"});
+  CHECK(bad.exit_code != 0);
+  CHECK_THAT(bad.err, Catch::Contains("'" + h.bot + "/nope.so' is not a file"));
+  CHECK(h.count("SELECT count(*) FROM instances WHERE microservice = 'probe_a'") == locations);
+
+  // Each location is purged at its next execution, the rest at the end of
+  // the run; then the library goes.
+  const auto run = play(h, {"--resume", "--json", "--log-level", "info", "--retired-plugin", "probe_a=" + h.bot + "/probe_a.so"});
+  REQUIRE(run.exit_code == 0);
+  const auto sum = json::parse(run.out);
+  CHECK(sum["complete"] == true);
+  REQUIRE(sum["retirements"].size() == 1);
+  // Every location the store knows has a purge, those first seen in this
+  // run too.
+  const auto all = h.count("SELECT count(*) FROM locations");
+  const auto r = sum["retirements"][0];
+  CHECK(r["name"] == "probe_a");
+  CHECK(r["state"] == "retired");
+  CHECK(r["purged"] == all);
+  CHECK(r["destroy_called"] == true);
+  CHECK(r["safe_to_delete"] == true);
+  CHECK_THAT(run.err, Catch::Contains("probe_a: retired: " + std::to_string(all) +
+                                      " locations purged, library unloaded; " + h.bot + "/probe_a.so is safe to delete"));
+  const auto gone = destroyed(h);
+  CHECK(static_cast<int64_t>(gone.size()) == locations);
+  for (const auto &[location, value] : gone) CHECK(value == "probe_a[],");
+  check_gone(h);
+  CHECK(h.count("SELECT count(*) FROM instances WHERE microservice = 'probe_b'") == all);
+  CHECK(h.count("SELECT count(*) FROM errors") == 0);
+}
+
+TEST_CASE("playback --resume without the dropped microservice's plugin retires its state without destroy",
+          "[retire][playback][kept-aside]") {
+  RetireHost h(probe_manifest(), kFiles);
+  REQUIRE(play(h, {"--stop-at-row", "200"}).exit_code == 0);
+  h.drop("probe_a");
+  fs::remove(h.bot + "/probe_a.so");
+  const auto run = play(h, {"--resume", "--stop-at-row", "400"});
+  REQUIRE(run.exit_code == 0);
+  CHECK_THAT(run.out, Catch::Contains("retired    probe_a: " + std::to_string(h.count("SELECT count(*) FROM locations")) +
+                                      " locations purged, 0 messages dropped; destroy was not called"));
+  CHECK(destroyed(h).empty());
+  CHECK(h.count("SELECT count(*) FROM instances WHERE microservice = 'probe_a'") == 0);
+  CHECK(h.count("SELECT count(*) FROM purges") == 0);
+  CHECK(h.rows("SELECT state FROM retirements") == std::vector<std::string>{"retired"});
+  // Nothing left to retire: the next run retires nothing.
+  const auto again = play(h, {"--resume", "--json"});
+  REQUIRE(again.exit_code == 0);
+  CHECK(json::parse(again.out)["retirements"].empty());
+}
+
+TEST_CASE("the dev loop's feed retires a microservice a build dropped, with the last build's library",
+          "[retire][playback][dev]") {
+  RetireHost h(probe_manifest(), kFiles);
+  const std::string src = h.dir / "src", out = h.dir / "dev", scratch = h.dir / "dev-scratch";
+  fs::create_directories(src);
+  fs::create_directories(scratch);
+  test::write_file(src + "/meson.build", "# the build\n");
+  test::write_file(src + "/bot.json", h.manifest.dump());
+  // The "build" installs the source bot.json into the bot directory.
+  const std::string build = "cp '" + src + "/bot.json' '" + h.bot + "/bot.json'";
+  const pid_t pid = test::retire_cli.start({"dev", "--bot", h.bot, "--recording", LIVEBOT_SAMPLE_RECORDING, "--source",
+                                            src, "--build-cmd", build, "--feed", "200", "--out", out, "--debounce-ms",
+                                            "50", "--cycles", "1"},
+                                           scratch);
+  REQUIRE(RetireHost::wait_until([&] { return test::read_file(scratch + "/out").find("watching") != std::string::npos; }));
+  json dropped = h.manifest;
+  dropped["microservices"]["location"].erase(0);
+  test::write_file(src + "/bot.json.tmp", dropped.dump());
+  fs::rename(src + "/bot.json.tmp", src + "/bot.json");
+  test::write_file(src + "/meson.build", "# the build, edited\n");
+  const auto fed = test::Cli::wait(pid, scratch);
+  INFO(fed.out << fed.err);
+  REQUIRE(fed.exit_code == 0);
+  CHECK_THAT(fed.out, Catch::Contains("fed rows 200 to 400"));
+  CHECK_THAT(fed.out, Catch::Contains("retired    probe_a: ") && Catch::Contains(h.bot + "/probe_a.so is safe to delete"));
+  h.store = out + "/feed/playback.db";  // the feed's memory
+  const auto gone = destroyed(h);
+  CHECK_FALSE(gone.empty());
+  for (const auto &[location, value] : gone) CHECK(value == "probe_a[],");
+  check_gone(h);
 }
