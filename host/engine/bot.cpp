@@ -14,10 +14,12 @@ const char *callback_name(int32_t callback) {
   return callback > 0 && callback < kCallbackCount ? names[callback] : "?";
 }
 
-std::unique_ptr<Bot> Bot::load(Manifest manifest, loader::Staging &staging) {
+std::unique_ptr<Bot> Bot::load(Manifest manifest, loader::Staging &staging,
+                               const std::function<void(size_t)> &loading) {
   auto bot = std::unique_ptr<Bot>(new Bot());
   bot->manifest_ = std::move(manifest);
   for (const auto &spec : bot->manifest_.microservices) {
+    if (loading) loading(bot->ms_.size());
     LoadedMicroservice m;
     m.spec = spec;
     m.plugin = loader::Plugin::load(spec.plugin, staging, spec.sha256);
@@ -50,13 +52,19 @@ void Bot::set_retiring(size_t ms, bool retiring) {
   index();
 }
 
-size_t Bot::adopt_retiring(MicroserviceSpec spec, std::unique_ptr<loader::Plugin> plugin) {
+size_t Bot::add(MicroserviceSpec spec, std::unique_ptr<loader::Plugin> plugin) {
   LoadedMicroservice m;
   m.spec = std::move(spec);
   m.plugin = std::move(plugin);
-  m.retiring = true;
   ms_.push_back(std::move(m));
+  index();
   return ms_.size() - 1;
+}
+
+size_t Bot::adopt_retiring(MicroserviceSpec spec, std::unique_ptr<loader::Plugin> plugin) {
+  const size_t ms = add(std::move(spec), std::move(plugin));
+  set_retiring(ms, true);
+  return ms;
 }
 
 const std::vector<size_t> &Bot::for_device_type(int32_t type) const {

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <vector>
@@ -37,7 +38,10 @@ class Bot {
  public:
   // Loads every microservice's plugin; throws livebot::Error (naming the
   // manifest entry and file) and unloads what it had loaded on failure.
-  static std::unique_ptr<Bot> load(Manifest manifest, loader::Staging &staging);
+  // `loading(i)` is called just before microservice i's plugin is loaded:
+  // its static constructors run then, and a crash there is its own.
+  static std::unique_ptr<Bot> load(Manifest manifest, loader::Staging &staging,
+                                   const std::function<void(size_t)> &loading = {});
 
   const Manifest &manifest() const { return manifest_; }
   std::vector<LoadedMicroservice> &microservices() { return ms_; }
@@ -50,6 +54,9 @@ class Bot {
   // Takes microservice `ms` out of (or, with false, back into) every
   // execution's order. Its index stays valid either way.
   void set_retiring(size_t ms, bool retiring);
+  // Adds a microservice that joins the running bot (a suspended one back
+  // with a new build), in every execution's order from the next on.
+  size_t add(MicroserviceSpec spec, std::unique_ptr<loader::Plugin> plugin);
   // Adds a microservice the manifest no longer names, retiring from the
   // start: a host restarted mid-retirement drains it with its own code.
   size_t adopt_retiring(MicroserviceSpec spec, std::unique_ptr<loader::Plugin> plugin);

@@ -124,23 +124,38 @@ void Executor::register_schemas() {
 
 void Executor::check_schema(size_t ms, const schema::BinarySchema &candidate, const std::string &file) {
   const auto &m = bot_.microservices()[ms];
-  auto hashes = store_.state_schemas(m.spec.name);
-  hashes.push_back(m.plugin->schema().hash());
+  gate(m.spec.name, &m.plugin->schema(), candidate, file);
+}
+
+void Executor::check_joining(const std::string &name, const schema::BinarySchema &candidate,
+                             const std::string &file) {
+  gate(name, nullptr, candidate, file);
+}
+
+void Executor::joined(size_t ms) {
+  const auto &s = bot_.microservices()[ms].plugin->schema();
+  if (schemas_.emplace(s.hash(), s).second) pending_schemas_.emplace_back(s.hash(), s.bytes());
+  locations_.clear();
+}
+
+void Executor::gate(const std::string &name, const schema::BinarySchema *serving,
+                    const schema::BinarySchema &candidate, const std::string &file) {
+  auto hashes = store_.state_schemas(name);
+  if (serving) hashes.push_back(serving->hash());
   for (const auto &hash : hashes) {
     if (hash == candidate.hash()) continue;
-    const auto *stored = hash == m.plugin->schema().hash() ? &m.plugin->schema() : find_schema(hash);
+    const auto *stored = serving && hash == serving->hash() ? serving : find_schema(hash);
     if (!stored) {
       // Nothing can be gated against it, and nothing tagged with it reaches a
       // plugin: such state is quarantined when its location is loaded.
       spdlog::warn("{}: stored state of '{}' was written by schema {}, which the store does not hold; it will be "
                    "quarantined",
-                   file, m.spec.name, hash);
+                   file, name, hash);
       continue;
     }
     const auto problems = schema::check_compatible(*stored, candidate);
     if (!problems.empty())
-      throw Error(file,
-                  "schema cannot read the stored state of '" + m.spec.name + "': " + schema::refusal_line(problems));
+      throw Error(file, "schema cannot read the stored state of '" + name + "': " + schema::refusal_line(problems));
   }
 }
 

@@ -141,6 +141,13 @@ class Executor {
   // state microservice `ms` wrote: every schema in the store and the one
   // its current version writes with.
   void check_schema(size_t ms, const schema::BinarySchema &candidate, const std::string &file);
+  // The same for microservice `name` joining the bot (a suspended one back),
+  // before it is added: against every schema in the store its state has.
+  void check_joining(const std::string &name, const schema::BinarySchema &candidate, const std::string &file);
+  // Microservice `ms` was added to the bot: its schema goes to the store
+  // with the next flush(), and every location is read again from the store
+  // at its next execution, so that its instances there are found.
+  void joined(size_t ms);
   // Puts `next` in place of microservice `ms`'s plugin and returns the one it
   // replaces. Instances keep their state; their next execution opens it with
   // the new code and initialize() is told the new fields. The schema goes to
@@ -229,6 +236,9 @@ class Executor {
   // The schema of `hash`, the bot's or the store's (parsed once); null if
   // the store does not hold it. Throws livebot::Error if it is not a schema.
   const schema::BinarySchema *find_schema(const std::string &hash);
+  // check_schema's gate; `serving` is the schema of the version running, if any.
+  void gate(const std::string &name, const schema::BinarySchema *serving, const schema::BinarySchema &candidate,
+            const std::string &file);
   // Why a loaded instance's stored state may not reach its plugin; empty if
   // it may.
   std::string unreadable(const Instance &inst);

@@ -20,12 +20,14 @@
 #include "control/server.hpp"
 #include "engine/bot.hpp"
 #include "engine/executor.hpp"
+#include "live/suspension.hpp"
 #include "loader/elf_check.hpp"
 #include "loader/staging.hpp"
 #include "retire/retirer.hpp"
 #include "schedule/due_queue.hpp"
 #include "store/store.hpp"
 #include "supervise/inflight.hpp"
+#include "supervise/kept.hpp"
 #include "supervise/recovery.hpp"
 #include "supervise/watchdog.hpp"
 #include "watch/watcher.hpp"
@@ -66,8 +68,9 @@ struct LiveHost::Impl {
   std::unique_ptr<engine::Bot> bot;
   std::unique_ptr<store::Store> st;
   std::unique_ptr<supervise::InflightMarker> marker;
+  supervise::KeptBuilds kept;
   std::unique_ptr<supervise::Watchdog> watchdog;
-  std::vector<std::pair<std::string, std::string>> suspended;  // name, why
+  std::vector<supervise::Suspended> suspended;  // until a new build of each joins
   std::vector<std::pair<uint64_t, bool>> noted;  // per microservice: generation, probation the marker has
   int restarts = 0;
   std::unique_ptr<engine::Executor> ex;
@@ -91,7 +94,8 @@ struct LiveHost::Impl {
   int64_t started_ms = wall_ms();
   int64_t executions = 0, failed_commits = 0;
 
-  Impl(const LiveOptions &o, const supervise::PreviousExit &previous) : opts(o), restarts(previous.restarts) {
+  Impl(const LiveOptions &o, const supervise::PreviousExit &previous)
+      : opts(o), kept(supervise::KeptBuilds::dir_for(o.store_path)), restarts(previous.restarts) {
     uv_loop_init(&loop);
     // A bad bot.json is refused before the store is opened, so it creates
     // and changes nothing.
@@ -100,7 +104,7 @@ struct LiveHost::Impl {
     load_bot(std::move(manifest), previous);
     ex = std::make_unique<engine::Executor>(*st, *bot, opts.timezone);
     for (const auto &m : bot->microservices()) named.insert(m.spec.name);
-    for (const auto &[name, why] : suspended) named.insert(name);  // named, not run: never retired from here
+    for (const auto &s : suspended) named.insert(s.spec.name);  // named, not run: never retired from here
     retirer = std::make_unique<retire::Retirer>(*st, *ex, staging, retire::RetireOptions{opts.retire_rate});
     retirer->resume();  // before the reloader: it keeps a slot per microservice
     ex->set_call_observer(marker.get());
@@ -162,23 +166,17 @@ struct LiveHost::Impl {
     supervise::Recovered rec;
     st->begin();
     try {
-      rec = supervise::recover(std::move(manifest), *st, left, previous, opts.store_path + ".kept",
-                               wall_ms());
+      rec = supervise::recover(std::move(manifest), *st, left, previous, kept, wall_ms());
       st->commit();
     } catch (...) {
       st->rollback();
       throw;
     }
     suspended = rec.suspended;
-    engine::Manifest m = rec.manifest;
-    for (auto &spec : m.microservices)
-      if (const auto it = rec.load_from.find(spec.name); it != rec.load_from.end()) spec.plugin = it->second;
-    bot = engine::Bot::load(std::move(m), staging);
-    // The watcher and reload look at the manifest's files, where a fixed
-    // build will land; only the first load came from the kept copy.
-    for (size_t i = 0; i < bot->microservices().size(); ++i)
-      bot->microservices()[i].spec.plugin = rec.manifest.microservices[i].plugin;
-    marker = std::make_unique<supervise::InflightMarker>(marker_path, bot->microservices().size(), staging.dir());
+    // Room for the microservices that may join: retiring ones, suspended ones back.
+    const size_t slots = rec.manifest.microservices.size() + suspended.size() + st->load_retirements().size();
+    marker = std::make_unique<supervise::InflightMarker>(marker_path, slots, staging.dir());
+    bot = supervise::load_recovered(rec, staging, *marker);
   }
 
   // Tells the marker which builds serve and stand by, when that changed.
@@ -189,12 +187,26 @@ struct LiveHost::Impl {
       const std::pair<uint64_t, bool> now{all[i].plugin->generation(), reloader->on_probation(i)};
       if (noted[i] == now) continue;
       noted[i] = now;
+      if (!now.second && !all[i].retiring) keep_serving(i);
       const auto &p = *all[i].plugin;
       supervise::VersionFiles v{all[i].spec.name, p.version(), p.file_hash(), p.file(), p.staged_path(), {}, {}, {}};
       if (now.second)
         for (const auto &h : reloader->history(i))
           if (h.state == "standby") v.standby_version = h.version, v.standby_hash = h.hash, v.standby_file = h.staged_path;
       marker->set_versions(i, v);
+    }
+  }
+
+  // A build serving for good (loaded at start, past its probation, or put
+  // back by a rollback) is kept beside the store for a later host to fall
+  // back on (supervise/kept.hpp).
+  void keep_serving(size_t i) {
+    const auto &m = bot->microservices()[i];
+    try {
+      kept.serving(m.spec.name, m.plugin->staged_path(), m.plugin->file_hash(),
+                   supervise::bad_hashes(*st, m.spec.name));
+    } catch (const Error &e) {
+      spdlog::warn("{}: {}; after a crash it falls back only on what this process staged", m.spec.name, e.what());
     }
   }
 
@@ -325,10 +337,11 @@ struct LiveHost::Impl {
   // only those files.
   void watch_plugins() {
     std::map<std::string, std::set<std::string>> dirs;
-    for (const auto &m : bot->microservices()) {
-      const std::filesystem::path p(m.spec.plugin);
+    const auto watch = [&](const std::filesystem::path &p) {
       dirs[p.parent_path().string()].insert(p.filename().string());
-    }
+    };
+    for (const auto &m : bot->microservices()) watch(m.spec.plugin);
+    for (const auto &s : suspended) watch(s.spec.plugin);
     const std::filesystem::path manifest(bot->manifest().path);
     dirs[manifest.parent_path().string()].insert(manifest.filename().string());
     for (auto &[dir, names] : dirs) {
@@ -364,6 +377,11 @@ struct LiveHost::Impl {
         }
         offer(i);
       }
+      for (size_t k = 0; k < suspended.size(); ++k)
+        if (suspended[k].spec.plugin == c.path && c.kind != watch::Change::Kind::Removed) {
+          resume(k);
+          break;
+        }
     }
   }
 
@@ -469,7 +487,7 @@ struct LiveHost::Impl {
       // Unreadable: the reloader refuses it with the reason.
     }
     st->begin();
-    if (!hash.empty()) marker->loading(i, hash);
+    if (!hash.empty()) marker->loading(i, hash, m.spec.plugin);
     reload::Offer r;
     try {
       r = reloader->offer(i, m.spec.plugin, wall_ms());
@@ -487,19 +505,38 @@ struct LiveHost::Impl {
   json reload(const std::string &only) {
     json results = json::array();
     const auto &all = bot->microservices();
+    const auto is_suspended = [&](const std::string &name) {
+      return std::any_of(suspended.begin(), suspended.end(), [&](const auto &s) { return s.spec.name == name; });
+    };
     try {
-      if (!only.empty()) reloader->index_of(only);
+      if (!only.empty() && !is_suspended(only)) reloader->index_of(only);
     } catch (const Error &e) {
       return error_reply(e.what());
     }
     for (size_t i = 0; i < all.size(); ++i)
       if (!all[i].retiring && (only.empty() || all[i].spec.name == only)) results.push_back(offer(i));
+    // Backwards, since one that joins leaves the list.
+    for (size_t k = suspended.size(); k-- > 0;)
+      if (only.empty() || suspended[k].spec.name == only) results.push_back(resume(k));
     return {{"ok", true}, {"results", results}};
+  }
+
+  json resume(size_t k) {
+    const auto name = suspended[k].spec.name;
+    const auto r = live::resume(suspended[k], {*st, *ex, *reloader, staging, *marker}, wall_ms());
+    if (r.outcome == reload::Offer::Outcome::Published) {
+      suspended.erase(suspended.begin() + static_cast<std::ptrdiff_t>(k));
+      note_versions();
+      // Its stored timers and schedules are due again, as at start.
+      for (const auto &id : st->location_ids()) arm(id);
+      rearm();
+    }
+    return {{"microservice", name}, {"outcome", reload::Offer::name(r.outcome)}, {"message", r.message}};
   }
 
   json suspended_json() const {
     json out = json::array();
-    for (const auto &[name, why] : suspended) out.push_back({{"name", name}, {"why", why}});
+    for (const auto &s : suspended) out.push_back({{"name", s.spec.name}, {"why", s.why}});
     return out;
   }
 

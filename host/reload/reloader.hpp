@@ -67,6 +67,11 @@ class Reloader {
   // answered as one refused before.
   void forbid(size_t ms, const std::string &hash);
 
+  // Microservice `ms`, the bot's last, joined it (a suspended one back with
+  // a new build): its build is on probation with no standby, so a failure there
+  // is recorded as any other and rolls nothing back; it passes as any does.
+  void adopt(size_t ms, int64_t now_ms);
+
   // Runs one input through the executor with the rollback promise above.
   void execute(const engine::Input &in, int64_t now_ms);
   // Runs the location's next item due by `until_ms` (Executor::run_due) with

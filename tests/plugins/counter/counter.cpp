@@ -5,7 +5,8 @@
 // initialize(), one that makes an STB_GNU_UNIQUE symbol, and builds that
 // kill the host when a measurement comes from a device named "boom"
 // (COUNTER_CRASH: segfault, abort, an endless loop, allocation without
-// bound), or as soon as it is loaded (5).
+// bound), or as soon as it is loaded: a segfault (5), an abort (6), or a
+// SIGKILL (7), which by the host's rules is nobody's fault.
 #include <livebot/sdk.hpp>
 
 #ifdef COUNTER_CRASH
@@ -70,10 +71,14 @@ class Counter : public livebot::Microservice<counter::CounterT> {
 
 }  // namespace
 
-#if defined(COUNTER_CRASH) && COUNTER_CRASH == 5
+#if defined(COUNTER_CRASH) && COUNTER_CRASH >= 5
 // raise, not a null store: gcc drops the registration of a constructor whose
 // body it proves undefined.
-__attribute__((constructor)) static void crash_on_load() { std::raise(SIGSEGV); }
+__attribute__((constructor)) static void crash_on_load() {
+  if constexpr (COUNTER_CRASH == 5) std::raise(SIGSEGV);
+  else if constexpr (COUNTER_CRASH == 6) std::abort();
+  else std::raise(SIGKILL);
+}
 #endif
 
 LIVEBOT_MICROSERVICE(Counter, "counter", COUNTER_VERSION, counter::CounterBinarySchema)
