@@ -414,3 +414,36 @@ TEST_CASE("a plugin others could write, or not the pinned bytes, is refused with
   REQUIRE(h.send("door").exit_code == 0);
   CHECK(h.count("victim") == 2);
 }
+
+TEST_CASE("a microservice back from suspension that fails on probation has nothing to roll back to: the failure is "
+          "recorded, the host serves on, a newer build replaces it",
+          "[crash]") {
+  CrashHost h("counter_segv", {"--probation", "3", "--probation-seconds", "3600"});
+  REQUIRE(h.send("door").exit_code == 0);
+  const pid_t before = h.host_pid();
+  REQUIRE(h.send("boom").exit_code == 0);
+  const pid_t host = h.serving_after(before)["pid"];
+
+  h.deliver("counter_throws", "victim.so");
+  REQUIRE(cli.run({"reload", "victim", "--socket", h.socket}).exit_code == 0);
+  REQUIRE(h.send("door").exit_code == 0);
+  auto s = h.status();
+  CHECK(s["pid"] == host);
+  CHECK(s["microservices"][1]["version"] == "3.0.0-throws");
+  CHECK(s["microservices"][1]["state"] == "probation");
+  CHECK(h.count("healthy") == 3);
+  CHECK(h.count("victim") == 1);  // its execution failed: nothing of it kept
+  CHECK_THAT(cli.run({"errors", "--store", h.store}).out,
+             Catch::Contains("victim 3.0.0-throws  initialize: this build always fails in initialize"));
+
+  // A newer build takes its place on probation, and passes.
+  h.deliver("counter_b", "victim.so");
+  REQUIRE_THAT(cli.run({"reload", "victim", "--socket", h.socket}).out, Catch::Contains("victim: published"));
+  for (int i = 0; i < 3; ++i) REQUIRE(h.send("door").exit_code == 0);
+  s = h.status();
+  CHECK(s["pid"] == host);
+  CHECK(s["microservices"][1]["version"] == "1.0.0-b");
+  CHECK(s["microservices"][1]["state"] == "serving");
+  CHECK(h.count("victim") == 4);
+  CHECK(h.count("healthy") == 6);
+}
