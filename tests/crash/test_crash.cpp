@@ -19,6 +19,20 @@ struct Fault {
   const char *timeout;  // the watchdog's bound: long for the hog, which must reach the memory limit first
 };
 
+// A restart of the host's own, not a crash: the victim serves `version`, the
+// next input makes its count `count`, and the store is whole after a stop.
+void restart_cleanly(CrashHost &h, const std::string &version, int64_t count) {
+  CHECK(h.stop().exit_code == 0);
+  h.start();
+  const auto s = h.status();
+  CHECK(s["restarts"] == 0);
+  CHECK(s["microservices"][1]["version"] == version);
+  REQUIRE(h.send("door").exit_code == 0);
+  CHECK(h.count("victim") == count);
+  CHECK(h.stop().exit_code == 0);
+  CHECK(integrity(h.store) == "ok");
+}
+
 }  // namespace
 
 TEST_CASE("a version that kills the host on probation: back serving on the one before, marked bad, "
@@ -69,15 +83,7 @@ TEST_CASE("a version that kills the host on probation: back serving on the one b
   CHECK_THAT(cli.run({"reload", "victim", "--socket", h.socket}).out, Catch::Contains("refused before"));
 
   // A restart of its own (not a crash) still does not load it.
-  CHECK(h.stop().exit_code == 0);
-  h.start();
-  const auto again = h.status();
-  CHECK(again["restarts"] == 0);
-  CHECK(again["microservices"][1]["version"] == "1.0.0-a");
-  REQUIRE(h.send("door").exit_code == 0);
-  CHECK(h.count("victim") == 7);
-  CHECK(h.stop().exit_code == 0);
-  CHECK(integrity(h.store) == "ok");
+  restart_cleanly(h, "1.0.0-a", 7);
 }
 
 TEST_CASE("a build that crashes as it is loaded: marked bad by its bytes, the serving one back from its staged copy",
@@ -226,14 +232,7 @@ TEST_CASE("a build that crashes as it loads at the host's start: marked bad, the
   CHECK_THAT(cli.run({"reload", "victim", "--socket", h.socket}).out, Catch::Contains("refused before"));
 
   // A restart of its own goes to the kept copy again, without a crash.
-  CHECK(h.stop().exit_code == 0);
-  h.start();
-  CHECK(h.status()["restarts"] == 0);
-  CHECK(h.status()["microservices"][1]["version"] == "1.0.0-a");
-  REQUIRE(h.send("door").exit_code == 0);
-  CHECK(h.count("victim") == 5);
-  CHECK(h.stop().exit_code == 0);
-  CHECK(integrity(h.store) == "ok");
+  restart_cleanly(h, "1.0.0-a", 5);
 }
 
 TEST_CASE("a build that crashes as it loads at start with nothing before it: suspended, the other serves",
