@@ -446,3 +446,25 @@ TEST_CASE("a microservice back from suspension that fails on probation has nothi
   CHECK(h.count("victim") == 4);
   CHECK(h.count("healthy") == 6);
 }
+
+TEST_CASE("a build installed while the host was stopped that crashes in its first callback: the build before it "
+          "serves from its kept copy",
+          "[crash]") {
+  CrashHost h;
+  REQUIRE(h.send("door").exit_code == 0);
+  CHECK(h.stop().exit_code == 0);
+  h.deliver("counter_segv", "victim.so");
+  h.start();
+  CHECK(h.status()["microservices"][1]["version"] == "6.0.0-segv");
+  const pid_t before = h.host_pid();
+  REQUIRE(h.send("boom").exit_code == 0);  // resent to the next host
+  const auto s = h.serving_after(before);
+  CHECK(s["suspended"].empty());
+  CHECK(s["microservices"][1]["version"] == "1.0.0-a");
+  CHECK(h.count("victim") == 2);
+  CHECK(h.count("healthy") == 2);
+  CHECK(h.state("victim")["last_version"] == "1.0.0-a");
+  CHECK_THAT(cli.run({"errors", "--store", h.store}).out,
+             Catch::Contains("home  victim 6.0.0-segv  crash: version 6.0.0-segv crashed the host with signal 11 "
+                             "(SIGSEGV) in device_measurements_updated at location home; marked bad"));
+}
