@@ -121,8 +121,6 @@ struct LiveHost::Impl {
       for (size_t i = 0; i < bot->microservices().size(); ++i)
         if (bot->microservices()[i].spec.name == b.microservice) reloader->forbid(i, b.hash);
     note_versions();
-    if (opts.callback_timeout_ms > 0)
-      watchdog = std::make_unique<supervise::Watchdog>(*marker, opts.callback_timeout_ms);
     if (opts.memory_limited) supervise::end_process_on_allocation_failure(marker.get());
     server = std::make_unique<control::Server>(&loop, opts.socket_path,
                                                [this](const std::string &line, control::Reply r) { handle(line, r); });
@@ -176,6 +174,9 @@ struct LiveHost::Impl {
     // Room for the microservices that may join: retiring ones, suspended ones back.
     const size_t slots = rec.manifest.microservices.size() + suspended.size() + st->load_retirements().size();
     marker = std::make_unique<supervise::InflightMarker>(marker_path, slots, staging.dir());
+    // Loading runs plugin code (static constructors): bounded as a call is.
+    if (opts.callback_timeout_ms > 0)
+      watchdog = std::make_unique<supervise::Watchdog>(*marker, opts.callback_timeout_ms);
     bot = supervise::load_recovered(rec, staging, *marker);
   }
 

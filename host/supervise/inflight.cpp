@@ -176,6 +176,7 @@ std::string InflightMarker::describe_call() const {
   const int32_t i = map_->call_slot;
   if (i < 0 || static_cast<size_t>(i) >= slots_) return "a plugin call";
   const Slot &s = map_->slot_array()[i];
+  if (map_->what.get() == "load") return s.name.get() + " loading " + map_->loading_file.get();
   return s.name.get() + " " + s.version.get() + " in " + map_->what.get() + " at location " + map_->location.get();
 }
 

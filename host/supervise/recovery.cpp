@@ -9,6 +9,7 @@
 
 #include "common/error.hpp"
 #include "common/hash.hpp"
+#include "supervise/watchdog.hpp"
 
 namespace livebot::supervise {
 
@@ -47,14 +48,17 @@ void record_crash(const engine::Manifest &manifest, store::Store &st, const Snap
   err.microservice = v.name;
   err.version = version;
   std::string what;
+  // An allocation failing before the host named its marker to the new
+  // handler (a plugin loading at start) ends the process unmarked, in the call.
+  const bool out_of_memory = prev.out_of_memory || how.exit_code == kExitOutOfMemory;
   if (prev.overrun)
     what = "ran over the watchdog's bound (" + std::to_string(prev.elapsed_ms) + " ms)";
-  else if (prev.out_of_memory)
+  else if (out_of_memory)
     what = "failed to allocate at the memory limit";
   else
     what = "crashed the host with " + ended;
   const std::string where = load ? " while it was loaded" : " in " + prev.what + " at location " + prev.location;
-  const bool blamed = prev.overrun || prev.out_of_memory || is_fault_signal(how.signal);
+  const bool blamed = prev.overrun || out_of_memory || is_fault_signal(how.signal);
   err.message = (load ? "the build " + hash.substr(0, 16) + " (" + prev.loading_file + ")" : "version " + version) +
                 " " + what + where +
                 (blamed ? "; marked bad, not loaded again" : "; not the plugin's doing, nothing marked bad");
