@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <optional>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -165,7 +166,12 @@ bool check_socket_path(const std::string &path) {
   if (path.size() >= sizeof(sockaddr_un::sun_path))
     throw Error(path, "socket path is longer than " + std::to_string(sizeof(sockaddr_un::sun_path) - 1) + " bytes");
   struct stat st{};
-  if (::lstat(path.c_str(), &st) != 0) return false;
+  if (::lstat(path.c_str(), &st) != 0) {
+    const auto dir = std::filesystem::path(path).parent_path();
+    if (!dir.empty() && !std::filesystem::is_directory(dir))
+      throw Error(path, "cannot listen: directory " + dir.string() + " does not exist");
+    return false;
+  }
   if (!S_ISSOCK(st.st_mode)) throw Error(path, "exists and is not a socket");
   if (someone_listens(path)) throw Error(path, "another livebot host is serving on this socket");
   return true;

@@ -14,10 +14,12 @@ const char *callback_name(int32_t callback) {
   return callback > 0 && callback < kCallbackCount ? names[callback] : "?";
 }
 
-std::unique_ptr<Bot> Bot::load(Manifest manifest, loader::Staging &staging) {
+std::unique_ptr<Bot> Bot::load(Manifest manifest, loader::Staging &staging,
+                               const std::function<void(size_t)> &loading) {
   auto bot = std::unique_ptr<Bot>(new Bot());
   bot->manifest_ = std::move(manifest);
   for (const auto &spec : bot->manifest_.microservices) {
+    if (loading) loading(bot->ms_.size());
     LoadedMicroservice m;
     m.spec = spec;
     m.plugin = loader::Plugin::load(spec.plugin, staging, spec.sha256);

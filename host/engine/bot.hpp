@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <vector>
@@ -37,7 +38,10 @@ class Bot {
  public:
   // Loads every microservice's plugin; throws livebot::Error (naming the
   // manifest entry and file) and unloads what it had loaded on failure.
-  static std::unique_ptr<Bot> load(Manifest manifest, loader::Staging &staging);
+  // `loading(i)` is called just before microservice i's plugin is loaded:
+  // its static constructors run then, and a crash there is its own.
+  static std::unique_ptr<Bot> load(Manifest manifest, loader::Staging &staging,
+                                   const std::function<void(size_t)> &loading = {});
 
   const Manifest &manifest() const { return manifest_; }
   std::vector<LoadedMicroservice> &microservices() { return ms_; }

@@ -147,7 +147,8 @@ class Executor {
   // the new code and initialize() is told the new fields. The schema goes to
   // the store with the next flush().
   std::unique_ptr<loader::Plugin> replace_plugin(size_t ms, std::unique_ptr<loader::Plugin> next);
-  // A microservice whose plugin file appeared after the start: gated
+  // A microservice joining after the start (its plugin file appeared, or a
+  // suspended one is back with a new build): gated
   // against the state stored under its name (throws livebot::Error naming
   // `spec.plugin`, and adds nothing), then added to the bot; cached
   // locations are dropped, so that each loads its state back at its next

@@ -20,12 +20,14 @@
 #include "control/server.hpp"
 #include "engine/bot.hpp"
 #include "engine/executor.hpp"
+#include "live/joining.hpp"
 #include "loader/elf_check.hpp"
 #include "loader/staging.hpp"
 #include "retire/retirer.hpp"
 #include "schedule/due_queue.hpp"
 #include "store/store.hpp"
 #include "supervise/inflight.hpp"
+#include "supervise/kept.hpp"
 #include "supervise/recovery.hpp"
 #include "supervise/watchdog.hpp"
 #include "watch/watcher.hpp"
@@ -66,8 +68,9 @@ struct LiveHost::Impl {
   std::unique_ptr<engine::Bot> bot;
   std::unique_ptr<store::Store> st;
   std::unique_ptr<supervise::InflightMarker> marker;
+  supervise::KeptBuilds kept;
   std::unique_ptr<supervise::Watchdog> watchdog;
-  std::vector<std::pair<std::string, std::string>> suspended;  // name, why
+  std::vector<supervise::Suspended> suspended;  // until a new build of each joins
   std::vector<std::pair<uint64_t, bool>> noted;  // per microservice: generation, probation the marker has
   int restarts = 0;
   std::unique_ptr<engine::Executor> ex;
@@ -80,6 +83,7 @@ struct LiveHost::Impl {
   // Named by bot.json, but their plugin file is missing: their stored state
   // is kept aside until the file appears (the watcher tells).
   std::vector<engine::MicroserviceSpec> waiting;
+  std::map<std::string, std::set<std::string>> refused_arrivals;  // by name: builds not tried again until they change
   std::unique_ptr<control::Server> server;
   std::vector<std::unique_ptr<watch::DirWatcher>> watchers;
   uv_idle_t drain{};
@@ -94,7 +98,8 @@ struct LiveHost::Impl {
   int64_t started_ms = wall_ms();
   int64_t executions = 0, failed_commits = 0;
 
-  Impl(const LiveOptions &o, const supervise::PreviousExit &previous) : opts(o), restarts(previous.restarts) {
+  Impl(const LiveOptions &o, const supervise::PreviousExit &previous)
+      : opts(o), kept(supervise::KeptBuilds::dir_for(o.store_path)), restarts(previous.restarts) {
     uv_loop_init(&loop);
     // A bad bot.json or a socket already served is refused before the store
     // is opened, so it creates and changes nothing.
@@ -110,7 +115,7 @@ struct LiveHost::Impl {
       spdlog::info("removed {} staging directories of hosts that were killed", n);
     ex = std::make_unique<engine::Executor>(*st, *bot, opts.timezone);
     for (const auto &m : bot->microservices()) named.insert(m.spec.name);
-    for (const auto &[name, why] : suspended) named.insert(name);  // named, not run: never retired from here
+    for (const auto &s : suspended) named.insert(s.spec.name);  // named, not run: never retired from here
     for (const auto &spec : waiting) named.insert(spec.name);
     retirer = std::make_unique<retire::Retirer>(*st, *ex, staging, retire::RetireOptions{opts.retire_rate});
     retirer->resume();  // before the reloader: it keeps a slot per microservice
@@ -130,8 +135,6 @@ struct LiveHost::Impl {
       for (size_t i = 0; i < bot->microservices().size(); ++i)
         if (bot->microservices()[i].spec.name == b.microservice) reloader->forbid(i, b.hash);
     note_versions();
-    if (opts.callback_timeout_ms > 0)
-      watchdog = std::make_unique<supervise::Watchdog>(*marker, opts.callback_timeout_ms);
     if (opts.memory_limited) supervise::end_process_on_allocation_failure(marker.get());
     server = std::make_unique<control::Server>(&loop, opts.socket_path,
                                                [this](const std::string &line, control::Reply r) { handle(line, r); });
@@ -175,26 +178,22 @@ struct LiveHost::Impl {
     supervise::Recovered rec;
     st->begin();
     try {
-      rec = supervise::recover(std::move(manifest), *st, left, previous, opts.store_path + ".kept",
-                               wall_ms());
+      rec = supervise::recover(std::move(manifest), *st, left, previous, kept, wall_ms());
       st->commit();
     } catch (...) {
       st->rollback();
       throw;
     }
     suspended = rec.suspended;
-    engine::Manifest m = rec.manifest;
-    for (auto &spec : m.microservices)
-      if (const auto it = rec.load_from.find(spec.name); it != rec.load_from.end()) spec.plugin = it->second;
-    bot = engine::Bot::load(std::move(m), staging);
-    // The watcher and reload look at the manifest's files, where a fixed
-    // build will land; only the first load came from the kept copy.
-    for (size_t i = 0; i < bot->microservices().size(); ++i)
-      bot->microservices()[i].spec.plugin = rec.manifest.microservices[i].plugin;
-    // Room for those added later: retiring ones the store holds, and those
-    // waiting for their file.
-    const size_t slots = bot->microservices().size() + st->load_retirements().size() + waiting.size();
+    // Room for the microservices that may join: retiring ones, suspended ones
+    // back, and those waiting for their file.
+    const size_t slots =
+        rec.manifest.microservices.size() + suspended.size() + st->load_retirements().size() + waiting.size();
     marker = std::make_unique<supervise::InflightMarker>(marker_path, slots, staging.dir());
+    // Loading runs plugin code (static constructors): bounded as a call is.
+    if (opts.callback_timeout_ms > 0)
+      watchdog = std::make_unique<supervise::Watchdog>(*marker, opts.callback_timeout_ms);
+    bot = supervise::load_recovered(rec, staging, *marker);
   }
 
   // Tells the marker which builds serve and stand by, when that changed.
@@ -205,12 +204,26 @@ struct LiveHost::Impl {
       const std::pair<uint64_t, bool> now{all[i].plugin->generation(), reloader->on_probation(i)};
       if (noted[i] == now) continue;
       noted[i] = now;
+      if (!now.second && !all[i].retiring) keep_serving(i);
       const auto &p = *all[i].plugin;
       supervise::VersionFiles v{all[i].spec.name, p.version(), p.file_hash(), p.file(), p.staged_path(), {}, {}, {}};
       if (now.second)
         for (const auto &h : reloader->history(i))
           if (h.state == "standby") v.standby_version = h.version, v.standby_hash = h.hash, v.standby_file = h.staged_path;
       marker->set_versions(i, v);
+    }
+  }
+
+  // A build serving for good (loaded at start, past its probation, or put
+  // back by a rollback) is kept beside the store for a later host to fall
+  // back on (supervise/kept.hpp).
+  void keep_serving(size_t i) {
+    const auto &m = bot->microservices()[i];
+    try {
+      kept.serving(m.spec.name, m.plugin->staged_path(), m.plugin->file_hash(),
+                   supervise::bad_hashes(*st, m.spec.name));
+    } catch (const Error &e) {
+      spdlog::warn("{}: {}; after a crash it falls back only on what this process staged", m.spec.name, e.what());
     }
   }
 
@@ -341,13 +354,12 @@ struct LiveHost::Impl {
   // only those files.
   void watch_plugins() {
     std::map<std::string, std::set<std::string>> dirs;
-    std::vector<std::string> files;
-    for (const auto &m : bot->microservices()) files.push_back(m.spec.plugin);
-    for (const auto &spec : waiting) files.push_back(spec.plugin);
-    for (const auto &f : files) {
-      const std::filesystem::path p(f);
+    const auto watch = [&](const std::filesystem::path &p) {
       dirs[p.parent_path().string()].insert(p.filename().string());
-    }
+    };
+    for (const auto &m : bot->microservices()) watch(m.spec.plugin);
+    for (const auto &s : suspended) watch(s.spec.plugin);
+    for (const auto &spec : waiting) watch(spec.plugin);
     const std::filesystem::path manifest(bot->manifest().path);
     dirs[manifest.parent_path().string()].insert(manifest.filename().string());
     for (auto &[dir, names] : dirs) {
@@ -389,6 +401,11 @@ struct LiveHost::Impl {
           arrive(j);
           break;
         }
+      for (size_t k = 0; k < suspended.size(); ++k)
+        if (suspended[k].spec.plugin == c.path) {
+          resume(k);
+          break;
+        }
     }
   }
 
@@ -402,38 +419,21 @@ struct LiveHost::Impl {
                    spec.plugin);
       return;
     }
-    const size_t slot = bot->microservices().size();
-    try {
-      marker->loading(slot, file_hash(spec.plugin));
-      std::unique_ptr<loader::Plugin> plugin;
-      try {
-        plugin = loader::Plugin::load(spec.plugin, staging, spec.sha256);
-      } catch (...) {
-        marker->left();
-        throw;
-      }
-      marker->left();
-      const auto bad = st->bad_versions();
-      if (std::any_of(bad.begin(), bad.end(), [&](const store::BadVersionRecord &b) {
-            return b.microservice == spec.name && b.hash == plugin->file_hash();
-          }))
-        throw Error(spec.plugin, "this build crashed a host before; it is not loaded");
-      st->begin();
-      try {
-        reloader->added(ex->add_microservice(spec, std::move(plugin)));
-        ex->flush();
-        st->commit();
-      } catch (...) {
-        if (st->in_transaction()) st->rollback();
-        throw;
-      }
-    } catch (const std::exception &e) {
-      spdlog::error("{}: {}; its stored state stays kept aside", spec.name, e.what());
-      return;
+    if (join(spec, refused_arrivals[spec.name], false).outcome == reload::Offer::Outcome::Published)
+      waiting.erase(waiting.begin() + static_cast<std::ptrdiff_t>(j));
+  }
+
+  // A microservice joins the running bot (live/joining.hpp); on probation if
+  // it is back from suspension.
+  reload::Offer join(const engine::MicroserviceSpec &spec, std::set<std::string> &refused, bool probation) {
+    const auto r = live::join(spec, refused, {*st, *ex, *reloader, staging, *marker}, wall_ms(), probation);
+    if (r.outcome == reload::Offer::Outcome::Published) {
+      note_versions();
+      // Its stored timers and schedules are due again, as at start.
+      for (const auto &id : st->location_ids()) arm(id);
+      rearm();
     }
-    waiting.erase(waiting.begin() + static_cast<std::ptrdiff_t>(j));
-    note_versions();
-    spdlog::info("{}: plugin file {} appeared: loaded, and its stored state is back", spec.name, spec.plugin);
+    return r;
   }
 
   // bot.json changed: microservices it dropped are retired, retiring ones it
@@ -494,6 +494,9 @@ struct LiveHost::Impl {
         // Its state is kept aside: no library to drain it with.
         retirer->start_kept_aside(name, wall_ms());
         start_sweep();
+        // Retired, it is no longer waiting for its file: one that appears
+        // now runs, afresh, from the host's next start.
+        std::erase_if(waiting, [&](const engine::MicroserviceSpec &w) { return w.name == name; });
       }
     } catch (const Error &e) {
       return error_reply(e.what());
@@ -545,7 +548,7 @@ struct LiveHost::Impl {
     reload::Offer r;
     try {
       // A build's static initializers run as it loads: a crash there is its own.
-      r = reloader->offer(i, m.spec.plugin, wall_ms(), [&](const std::string &hash) { marker->loading(i, hash); });
+      r = reloader->offer(i, m.spec.plugin, wall_ms(), [&](const std::string &hash) { marker->loading(i, hash, m.spec.plugin); });
     } catch (...) {
       marker->left();
       throw;
@@ -560,13 +563,19 @@ struct LiveHost::Impl {
   json reload(const std::string &only) {
     json results = json::array();
     const auto &all = bot->microservices();
+    const auto is_suspended = [&](const std::string &name) {
+      return std::any_of(suspended.begin(), suspended.end(), [&](const auto &s) { return s.spec.name == name; });
+    };
     try {
-      if (!only.empty()) reloader->index_of(only);
+      if (!only.empty() && !is_suspended(only)) reloader->index_of(only);
     } catch (const Error &e) {
       return error_reply(e.what());
     }
     for (size_t i = 0; i < all.size(); ++i)
       if (!all[i].retiring && (only.empty() || all[i].spec.name == only)) results.push_back(offer(i));
+    // Backwards, since one that joins leaves the list.
+    for (size_t k = suspended.size(); k-- > 0;)
+      if (only.empty() || suspended[k].spec.name == only) results.push_back(resume(k));
     return {{"ok", true}, {"results", results}};
   }
 
@@ -576,9 +585,17 @@ struct LiveHost::Impl {
     return out;
   }
 
+  json resume(size_t k) {
+    const auto name = suspended[k].spec.name;
+    const auto r = join(suspended[k].spec, suspended[k].refused, true);
+    if (r.outcome == reload::Offer::Outcome::Published)
+      suspended.erase(suspended.begin() + static_cast<std::ptrdiff_t>(k));
+    return {{"microservice", name}, {"outcome", reload::Offer::name(r.outcome)}, {"message", r.message}};
+  }
+
   json suspended_json() const {
     json out = json::array();
-    for (const auto &[name, why] : suspended) out.push_back({{"name", name}, {"why", why}});
+    for (const auto &s : suspended) out.push_back({{"name", s.spec.name}, {"why", s.why}});
     return out;
   }
 

@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -94,12 +95,21 @@ std::set<std::string> retire_dropped(store::Store &st, engine::Bot &bot, retire:
     named.insert(spec.name);
     if (!spec.previous_name.empty()) named.insert(spec.previous_name);
   }
+  retirer.resume();
+  // The bot decides here, bot.json alone: one it names again is not retired
+  // (a run with the wrong --bot must not have started the purge of the
+  // right bot's microservices).
+  for (const auto &spec : bot.manifest().microservices) retirer.cancel(spec);
   std::set<std::string> out;
   for (const auto &r : st.load_retirements())
     if (r.state == "retiring") out.insert(r.microservice);
+  const auto stored = st.stored_microservices();
+  for (const auto &[name, file] : plugins)
+    if (named.count(name) || out.count(name) || std::find(stored.begin(), stored.end(), name) == stored.end())
+      spdlog::warn("--retired-plugin {}={}: no state of it to retire in this store; not used", name, file);
   std::vector<std::pair<engine::MicroserviceSpec, std::unique_ptr<loader::Plugin>>> libraries;
   std::vector<std::string> kept_aside;
-  for (const auto &name : st.stored_microservices()) {
+  for (const auto &name : stored) {
     if (named.count(name) || out.count(name)) continue;
     out.insert(name);
     const auto it = plugins.find(name);
@@ -113,7 +123,6 @@ std::set<std::string> retire_dropped(store::Store &st, engine::Bot &bot, retire:
     auto plugin = loader::Plugin::load(spec.plugin, staging);
     libraries.emplace_back(std::move(spec), std::move(plugin));
   }
-  retirer.resume();
   // Added as serving; start() takes it out of every execution at once.
   for (auto &[spec, plugin] : libraries) retirer.start(bot.adopt(std::move(spec), std::move(plugin), false), now_ms);
   for (const auto &name : kept_aside) {
@@ -174,6 +183,9 @@ PlaybackSummary run_playback(const PlaybackOptions &opts) {
   const int64_t start_ms = rec.rows.empty() ? 0 : rec.rows[static_cast<size_t>(std::min(sum.start_row, sum.rows_total - 1))].timestamp_ms;
   // Before the reloader: it keeps a slot per microservice, retiring ones too.
   retire::Retirer retirer(*st, ex, staging, {0});
+  // Retirements start in the transaction of the run's first rows, after the
+  // schema gate (register_schemas): a run refused there leaves none behind.
+  st->begin();
   const auto retired_here = retire_dropped(*st, *bot, retirer, staging, opts.retired_plugins, start_ms);
   // Probation counts executions only: virtual time can jump by hours
   // between two rows.
@@ -187,7 +199,6 @@ PlaybackSummary run_playback(const PlaybackOptions &opts) {
 
   Progress progress("playback", end - sum.start_row, opts.progress);
   const auto play_start = std::chrono::steady_clock::now();
-  st->begin();
   ex.register_schemas();
   int64_t in_batch = 0;
   int64_t committed_row = sum.start_row;

@@ -43,13 +43,15 @@ VersionRecord record_of(const loader::Plugin &p, int64_t now_ms, std::string sta
 
 Reloader::Reloader(engine::Executor &ex, loader::Staging &staging, ProbationPolicy policy)
     : ex_(ex), staging_(staging), policy_(policy) {
-  for (size_t i = 0; i < ex_.bot().microservices().size(); ++i) added(i);
+  for (size_t i = 0; i < ex_.bot().microservices().size(); ++i) added(i, 0, false);
 }
 
-void Reloader::added(size_t ms) {
+void Reloader::added(size_t ms, int64_t now_ms, bool probation) {
   const auto &m = ex_.bot().microservices().at(ms);
   Slot s;
-  s.history.push_back(record_of(*m.plugin, 0, "serving"));
+  s.history.push_back(record_of(*m.plugin, now_ms, probation ? "probation" : "serving"));
+  s.probation = probation;
+  s.probation_until_ms = now_ms + policy_.millis;
   s.base_executions = m.stats.executions;
   s.base_errors = m.stats.errors;
   slots_.push_back(std::move(s));
@@ -174,12 +176,16 @@ void Reloader::pass(size_t ms, int64_t now_ms) {
   settle(ms);
   s.probation = false;
   s.history[s.active].state = "serving";
+  const auto &name = ex_.bot().microservices()[ms].spec.name;
+  if (!s.previous) {  // a microservice back from suspension: nothing stood by
+    spdlog::info("{}: version {} passed probation at {}", name, s.history[s.active].version, now_ms);
+    return;
+  }
   auto &old = s.history[s.standby];
   old.state = "retired";
   old.note = unload(std::move(s.previous));
-  spdlog::info("{}: version {} passed probation at {}; version {} unloaded{}",
-               ex_.bot().microservices()[ms].spec.name, s.history[s.active].version, now_ms, old.version,
-               old.note.empty() ? "" : " (" + old.note + ")");
+  spdlog::info("{}: version {} passed probation at {}; version {} unloaded{}", name, s.history[s.active].version,
+               now_ms, old.version, old.note.empty() ? "" : " (" + old.note + ")");
 }
 
 void Reloader::roll_back(size_t ms, const std::string &why, std::string_view location, int64_t event_ms,
@@ -213,7 +219,9 @@ void Reloader::guarded(std::string_view location, int64_t event_ms, int64_t now_
     auto cp = ex_.checkpoint(location);
     run();
     const auto &failed = ex_.last_failures();
-    const auto it = std::find_if(failed.begin(), failed.end(), [&](size_t ms) { return slot(ms).probation; });
+    // Only a version with one standing by can be rolled back.
+    const auto it = std::find_if(failed.begin(), failed.end(),
+                                 [&](size_t ms) { return slot(ms).probation && slot(ms).previous; });
     if (it == failed.end()) break;
     const size_t ms = *it;
     std::string why = "failed";

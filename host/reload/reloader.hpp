@@ -57,9 +57,11 @@ class Reloader {
   Reloader(engine::Executor &ex, loader::Staging &staging, ProbationPolicy policy = {});
   ~Reloader();
 
-  // Microservice `ms`, the last one, was added to the bot after this
-  // reloader was made (engine::Executor::add_microservice): it gets a slot.
-  void added(size_t ms);
+  // Microservice `ms`, the bot's last, was added after this reloader was
+  // made (engine::Executor::add_microservice): it gets a slot, serving, or
+  // on probation from `now_ms` with no standby (a suspended one back), so a
+  // failure there is recorded as any other and rolls nothing back.
+  void added(size_t ms, int64_t now_ms, bool probation);
 
   // Index of the manifest microservice `name`; throws livebot::Error if none.
   size_t index_of(const std::string &name) const;
@@ -74,6 +76,7 @@ class Reloader {
   // A build that must never load (it crashed a host): an offer of it is
   // answered as one refused before.
   void forbid(size_t ms, const std::string &hash);
+
 
   // Runs one input through the executor with the rollback promise above.
   void execute(const engine::Input &in, int64_t now_ms);

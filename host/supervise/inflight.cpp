@@ -20,7 +20,7 @@ namespace livebot::supervise {
 
 namespace {
 
-constexpr char kMagic[8] = {'L', 'V', 'B', 'T', 'I', 'N', 'F', '1'};
+constexpr char kMagic[8] = {'L', 'V', 'B', 'T', 'I', 'N', 'F', '2'};
 
 enum State : uint32_t { kIdle = 0, kInCall = 1, kOverrun = 2, kOutOfMemory = 3 };
 
@@ -63,6 +63,7 @@ struct InflightMarker::Layout {
   Text<32> what;
   Text<512> location;
   Text<72> loading_hash;
+  Text<1024> loading_file;
 
   Slot *slot_array() { return reinterpret_cast<Slot *>(this + 1); }
 };
@@ -98,6 +99,7 @@ std::optional<Snapshot> InflightMarker::read(const std::string &path) {
   s.location = text(head.location);
   s.elapsed_ms = head.elapsed_ms;
   s.loading_hash = text(head.loading_hash);
+  s.loading_file = text(head.loading_file);
   for (uint32_t i = 0; i < head.slots; ++i) {
     Slot slot;
     std::memcpy(&slot, bytes.data() + sizeof(Layout) + i * sizeof(Slot), sizeof slot);
@@ -134,6 +136,7 @@ InflightMarker::InflightMarker(const std::string &path, size_t slots, const std:
 InflightMarker::~InflightMarker() { ::munmap(map_, bytes_); }
 
 void InflightMarker::set_versions(size_t slot, const VersionFiles &v) {
+  if (slot >= slots_) return;
   Slot &s = map_->slot_array()[slot];
   s.name.set(v.name);
   s.version.set(v.version);
@@ -146,7 +149,7 @@ void InflightMarker::set_versions(size_t slot, const VersionFiles &v) {
 }
 
 void InflightMarker::entering(size_t slot, std::string_view location, const char *what) {
-  map_->call_slot = static_cast<int32_t>(slot);
+  map_->call_slot = slot < slots_ ? static_cast<int32_t>(slot) : -1;
   map_->what.set(what);
   map_->location.set(location);
   std::atomic_ref<int64_t>(map_->since_ns).store(monotonic_ns(), std::memory_order_relaxed);
@@ -154,8 +157,9 @@ void InflightMarker::entering(size_t slot, std::string_view location, const char
   std::atomic_ref<uint32_t>(map_->state).store(kInCall, std::memory_order_release);
 }
 
-void InflightMarker::loading(size_t slot, const std::string &hash) {
+void InflightMarker::loading(size_t slot, const std::string &hash, const std::string &file) {
   map_->loading_hash.set(hash);
+  map_->loading_file.set(file);
   entering(slot, "", "load");
 }
 
@@ -172,6 +176,7 @@ std::string InflightMarker::describe_call() const {
   const int32_t i = map_->call_slot;
   if (i < 0 || static_cast<size_t>(i) >= slots_) return "a plugin call";
   const Slot &s = map_->slot_array()[i];
+  if (map_->what.get() == "load") return s.name.get() + " loading " + map_->loading_file.get();
   return s.name.get() + " " + s.version.get() + " in " + map_->what.get() + " at location " + map_->location.get();
 }
 

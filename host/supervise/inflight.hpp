@@ -39,6 +39,7 @@ struct Snapshot {
   int64_t call_ms = -1;        // index into `versions` of the call's microservice
   std::string what, location;  // the callback ("load": a new build loading) and its location
   std::string loading_hash;    // the content hash of the build loading
+  std::string loading_file;    // and the file it was loaded from
   int64_t elapsed_ms = 0;      // how long the call had run (overrun)
   std::vector<VersionFiles> versions;
 };
@@ -51,7 +52,8 @@ class InflightMarker final : public engine::CallObserver {
   static std::optional<Snapshot> read(const std::string &path);
 
   // Creates (or resets) the marker for this process with room for `slots`
-  // microservices. Throws livebot::Error naming the file.
+  // microservices; a microservice past them is not named by the marker (a
+  // crash in its calls blames nothing). Throws livebot::Error naming the file.
   InflightMarker(const std::string &path, size_t slots, const std::string &staging_dir);
   ~InflightMarker() override;
   InflightMarker(const InflightMarker &) = delete;
@@ -63,9 +65,10 @@ class InflightMarker final : public engine::CallObserver {
   // index in the bot.
   void entering(size_t slot, std::string_view location, const char *what) override;
   void left() override;
-  // Around the load of a new build of microservice `slot` (its static
-  // initializers run in dlopen), with the build's content hash.
-  void loading(size_t slot, const std::string &hash);
+  // Around the load of a build of microservice `slot` (its static
+  // initializers run in dlopen), at start or on reload, with the build's
+  // content hash and the file it is loaded from.
+  void loading(size_t slot, const std::string &hash, const std::string &file);
 
   // For the watchdog: the call running now, if any, and since when
   // (CLOCK_MONOTONIC ns); `calls` tells one call from the next.

@@ -9,6 +9,7 @@
 
 #include "common/error.hpp"
 #include "common/hash.hpp"
+#include "supervise/watchdog.hpp"
 
 namespace livebot::supervise {
 
@@ -38,7 +39,8 @@ void record_crash(const engine::Manifest &manifest, store::Store &st, const Snap
     return;
   }
   const VersionFiles &v = prev.versions[static_cast<size_t>(prev.call_ms)];
-  // A build loading is not the version serving: it is known by its bytes.
+  // A build loading is not the version serving: it is known by its bytes
+  // (its table, with the version, was not read yet).
   const bool load = prev.what == "load";
   const std::string hash = load ? prev.loading_hash : v.hash;
   const std::string version = load ? "" : v.version;
@@ -46,15 +48,19 @@ void record_crash(const engine::Manifest &manifest, store::Store &st, const Snap
   err.microservice = v.name;
   err.version = version;
   std::string what;
+  // An allocation failing before the host named its marker to the new
+  // handler (a plugin loading at start) ends the process unmarked, in the call.
+  const bool out_of_memory = prev.out_of_memory || how.exit_code == kExitOutOfMemory;
   if (prev.overrun)
     what = "ran over the watchdog's bound (" + std::to_string(prev.elapsed_ms) + " ms)";
-  else if (prev.out_of_memory)
+  else if (out_of_memory)
     what = "failed to allocate at the memory limit";
   else
     what = "crashed the host with " + ended;
   const std::string where = load ? " while it was loaded" : " in " + prev.what + " at location " + prev.location;
-  const bool blamed = prev.overrun || prev.out_of_memory || is_fault_signal(how.signal);
-  err.message = (load ? "the build " + hash.substr(0, 16) : "version " + version) + " " + what + where +
+  const bool blamed = prev.overrun || out_of_memory || is_fault_signal(how.signal);
+  err.message = (load ? "the build " + hash.substr(0, 16) + " (" + prev.loading_file + ")" : "version " + version) +
+                " " + what + where +
                 (blamed ? "; marked bad, not loaded again" : "; not the plugin's doing, nothing marked bad");
   st.add_error(err);
   if (blamed) st.add_bad_version({v.name, hash, version, now_ms, what + where});
@@ -63,27 +69,61 @@ void record_crash(const engine::Manifest &manifest, store::Store &st, const Snap
 
 // The first build of `name` whose content is not bad: the manifest's file,
 // the one serving before (where it came from, or its staged copy: the file
-// may have been overwritten by the build that crashed), the standby.
-std::optional<std::pair<std::string, std::string>> choose(const engine::MicroserviceSpec &spec,
-                                                          const std::optional<Snapshot> &prev,
-                                                          const std::set<std::pair<std::string, std::string>> &bad) {
+// may have been overwritten by the build that crashed), the standby, the
+// kept copies from the newest. A pinned microservice has only the manifest's
+// file: no other build has its pin.
+std::optional<Build> choose(const engine::MicroserviceSpec &spec, const std::optional<Snapshot> &prev,
+                            const KeptBuilds &kept, const std::set<std::pair<std::string, std::string>> &bad) {
   std::vector<std::string> files{spec.plugin};
-  if (prev)
+  if (prev && spec.sha256.empty())
     for (const auto &v : prev->versions)
       if (v.name == spec.name) files.insert(files.end(), {v.file, v.staged, v.standby_file});
   for (const auto &file : files) {
     if (file.empty()) continue;
     try {
-      const auto hash = file_hash(file);
-      if (!bad.count({spec.name, hash})) return std::make_pair(file, hash);
+      auto hash = file_hash(file);
+      if (!bad.count({spec.name, hash})) return Build{file, std::move(hash)};
     } catch (const Error &) {
       // Gone (a staging directory removed, a kept copy deleted): the next one.
     }
   }
+  if (spec.sha256.empty())
+    for (auto &copy : kept.newest_first(spec.name))
+      if (!bad.count({spec.name, copy.hash})) return Build{std::move(copy.path), std::move(copy.hash)};
   return std::nullopt;
 }
 
 }  // namespace
+
+std::set<std::string> bad_hashes(store::Store &st, const std::string &name) {
+  std::set<std::string> out;
+  for (const auto &b : st.bad_versions())
+    if (b.microservice == name) out.insert(b.hash);
+  return out;
+}
+
+std::unique_ptr<engine::Bot> load_recovered(const Recovered &rec, loader::Staging &staging, InflightMarker &marker) {
+  engine::Manifest m = rec.manifest;
+  for (auto &spec : m.microservices) spec.plugin = rec.builds.at(spec.name).file;
+  std::unique_ptr<engine::Bot> bot;
+  try {
+    bot = engine::Bot::load(std::move(m), staging, [&](size_t i) {
+      const auto &spec = rec.manifest.microservices[i];
+      const auto &b = rec.builds.at(spec.name);
+      marker.set_versions(i, {spec.name, {}, b.hash, b.file, {}, {}, {}, {}});
+      marker.loading(i, b.hash, b.file);
+    });
+  } catch (...) {
+    marker.left();
+    throw;
+  }
+  marker.left();
+  // The watcher and reload look at the manifest's files, where a fixed
+  // build will land; only this first load came from a kept copy.
+  for (size_t i = 0; i < bot->microservices().size(); ++i)
+    bot->microservices()[i].spec.plugin = rec.manifest.microservices[i].plugin;
+  return bot;
+}
 
 bool is_fault_signal(int signal) {
   switch (signal) {
@@ -95,35 +135,32 @@ bool is_fault_signal(int signal) {
 }
 
 Recovered recover(engine::Manifest manifest, store::Store &st, const std::optional<Snapshot> &previous,
-                  const PreviousExit &how, const std::string &kept_dir, int64_t now_ms) {
+                  const PreviousExit &how, KeptBuilds &kept, int64_t now_ms) {
   if (previous && (previous->in_call || how.abnormal())) record_crash(manifest, st, *previous, how, now_ms);
   std::set<std::pair<std::string, std::string>> bad;
   for (const auto &b : st.bad_versions()) bad.emplace(b.microservice, b.hash);
 
   Recovered r;
-  std::vector<engine::MicroserviceSpec> kept;
+  std::vector<engine::MicroserviceSpec> loaded;
   for (auto &spec : manifest.microservices) {
-    const auto chosen = choose(spec, previous, bad);
+    auto chosen = choose(spec, previous, kept, bad);
     if (!chosen) {
       const std::string why = "every build known is marked bad (livebot errors); a new build at " + spec.plugin +
-                              " brings it back at the host's next start";
+                              " brings it back, as the watcher sees it or on `livebot reload " + spec.name + "`";
       spdlog::error("{}: suspended: {}", spec.name, why);
-      r.suspended.emplace_back(spec.name, why);
+      r.suspended.push_back({spec, why, {}});
       continue;
     }
-    if (chosen->first != spec.plugin) {
+    if (chosen->file != spec.plugin) {
       // A copy that outlives the staging directory it may come from.
-      fs::create_directories(kept_dir);
-      fs::permissions(kept_dir, fs::perms::owner_all, fs::perm_options::replace);
-      const std::string copy = kept_dir + "/" + spec.name + "-" + chosen->second.substr(0, 16) + ".so";
-      if (chosen->first != copy) fs::copy_file(chosen->first, copy, fs::copy_options::overwrite_existing);
+      chosen->file = kept.serving(spec.name, chosen->file, chosen->hash, bad_hashes(st, spec.name));
       spdlog::warn("{}: {} is marked bad; loading the build that served before it ({})", spec.name, spec.plugin,
-                   copy);
-      r.load_from[spec.name] = copy;
+                   chosen->file);
     }
-    kept.push_back(std::move(spec));
+    r.builds.emplace(spec.name, std::move(*chosen));
+    loaded.push_back(std::move(spec));
   }
-  manifest.microservices = std::move(kept);
+  manifest.microservices = std::move(loaded);
   r.manifest = std::move(manifest);
   if (previous && previous->pid != ::getpid() && is_staging_dir(previous->staging_dir)) {
     std::error_code ec;

@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -61,12 +62,16 @@ struct CrashHost {
     }
   }
 
+  // `extra` may set its own probation, and "--watch" to watch the plugins.
   void start() {
-    std::vector<std::string> args = {"run",         "--bot",  bot,      "--store",
-                                     store,         "--socket", socket, "--no-watch",
-                                     "--probation", "1000",   "--probation-seconds", "3600",
-                                     "--memory-limit", "512M"};
-    args.insert(args.end(), extra.begin(), extra.end());
+    const auto has = [&](const std::string &flag) {
+      return std::find(extra.begin(), extra.end(), flag) != extra.end();
+    };
+    std::vector<std::string> args = {"run",    "--bot",          bot,   "--store", store,
+                                     "--socket", socket, "--memory-limit", "512M"};
+    if (!has("--probation")) args.insert(args.end(), {"--probation", "1000", "--probation-seconds", "3600"});
+    if (!has("--watch")) args.push_back("--no-watch");
+    std::copy_if(extra.begin(), extra.end(), std::back_inserter(args), [](const auto &a) { return a != "--watch"; });
     pid = cli.start(args, scratch.path());
     REQUIRE(status()["ok"] == true);
   }
@@ -111,9 +116,19 @@ struct CrashHost {
   CliResult send(const std::string &device) const {
     return cli.run({"send", "home", "--socket", socket, "-d", device, "-t", "10014", "-p", "doorStatus=OPEN"});
   }
-  void deliver(const std::string &build, const std::string &as) const {
-    fs::copy_file(plugins + "/" + build + ".so", bot + "/" + as + ".tmp", fs::copy_options::overwrite_existing);
+  // Puts a build in place as a complete file at once; `trailer`, appended
+  // after the ELF image, makes a build of other bytes from the same code.
+  void deliver(const std::string &build, const std::string &as, const std::string &trailer = "") const {
+    write_file(bot + "/" + as + ".tmp", read_file(plugins + "/" + build + ".so") + trailer);
     fs::rename(bot + "/" + as + ".tmp", bot + "/" + as);
+  }
+  // The copies of earlier builds kept beside the store.
+  std::vector<std::string> kept() const {
+    std::vector<std::string> out;
+    if (fs::exists(store + ".kept"))
+      for (const auto &e : fs::directory_iterator(store + ".kept")) out.push_back(e.path().filename().string());
+    std::sort(out.begin(), out.end());
+    return out;
   }
 
   json state(const std::string &ms) const {

@@ -2,8 +2,10 @@
 // plugins copied into the bot directory, bot.json edited and files deleted
 // while the host runs, SIGKILL mid-sweep, the store read back with SQLite.
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "retire/retire_host.hpp"
 
@@ -392,7 +394,7 @@ TEST_CASE("a host whose bot.json names a missing plugin file starts without it, 
   const auto stopped = h.stop();
   CHECK(stopped.exit_code == 0);
   CHECK_THAT(stopped.err, Catch::Contains("probe_b: plugin file " + h.bot + "/probe_b.so is missing"));
-  CHECK_THAT(stopped.err, Catch::Contains("probe_b: plugin file " + h.bot + "/probe_b.so appeared: loaded"));
+  CHECK_THAT(stopped.err, Catch::Contains("joined with its stored state, from " + h.bot + "/probe_b.so"));
   const auto after = h.rows("SELECT location, instance_id, state FROM instances WHERE microservice = 'probe_b' "
                             "ORDER BY 1");
   REQUIRE(after.size() == 3);
@@ -403,6 +405,24 @@ TEST_CASE("a host whose bot.json names a missing plugin file starts without it, 
   // have a new id.
   CHECK(h.rows("SELECT location, instance_id FROM instances WHERE microservice = 'probe_b' ORDER BY 1") == ids);
   CHECK(h.count("SELECT count(*) FROM errors") == 0);
+}
+
+TEST_CASE("state waiting for its plugin file and retired by hand stays retired when the file appears",
+          "[retire][kept-aside][missing]") {
+  RetireHost h(probe_manifest(), kFiles);
+  populated(h, 2);
+  fs::remove(h.bot + "/probe_b.so");
+  h.start("0");
+  REQUIRE(test::retire_cli.run({"retire", "probe_b", "--socket", h.socket}).exit_code == 0);
+  REQUIRE(h.wait_retired("probe_b"));
+  CHECK(h.ask({{"cmd", "status"}})["waiting"].empty());
+  fs::copy_file(plugins + "/probe_b.so", h.bot + "/probe_b.so");
+  // Longer than the watcher's debounce and settle: it is seen, and not run.
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  REQUIRE(h.ask(measurement(loc(0)))["ok"] == true);
+  CHECK(h.ask({{"cmd", "status"}})["microservices"].size() == 2);
+  CHECK(h.stop().exit_code == 0);
+  CHECK(h.count("SELECT count(*) FROM instances WHERE microservice = 'probe_b'") == 0);
 }
 
 namespace {
@@ -455,6 +475,27 @@ TEST_CASE("playback --resume retires what bot.json dropped, the way a live host 
   check_gone(h);
   CHECK(h.count("SELECT count(*) FROM instances WHERE microservice = 'probe_b'") == all);
   CHECK(h.count("SELECT count(*) FROM errors") == 0);
+}
+
+TEST_CASE("a playback refused at its start retires nothing",
+          "[retire][playback][bad-input]") {
+  RetireHost h(probe_manifest(), kFiles);
+  REQUIRE(play(h, {"--stop-at-row", "200"}).exit_code == 0);
+  const int64_t locations = h.count("SELECT count(*) FROM locations");
+  h.drop("probe_a");
+  // A library for it that cannot read its state: refused by the schema
+  // gate, and the store is as it was, no retirement recorded.
+  const auto wrong = play(h, {"--resume", "--retired-plugin", "probe_a=" + plugins + "/counter_a.so"});
+  CHECK(wrong.exit_code == 1);
+  CHECK_THAT(wrong.err, Catch::Contains("cannot read the stored state of 'probe_a'"));
+  CHECK(h.count("SELECT count(*) FROM retirements") == 0);
+  CHECK(h.count("SELECT count(*) FROM instances WHERE microservice = 'probe_a'") == locations);
+  // With the right library it is retired, every other state kept.
+  REQUIRE(play(h, {"--resume", "--retired-plugin", "probe_a=" + h.bot + "/probe_a.so"}).exit_code == 0);
+  CHECK(h.rows("SELECT state FROM retirements") == std::vector<std::string>{"retired"});
+  check_gone(h);
+  CHECK(h.count("SELECT count(*) FROM instances WHERE microservice = 'probe_b'") ==
+        h.count("SELECT count(*) FROM locations"));
 }
 
 TEST_CASE("playback --resume without the dropped microservice's plugin retires its state without destroy",
