@@ -77,6 +77,11 @@ struct LiveHost::Impl {
   std::unique_ptr<reload::Reloader> reloader;
   std::unique_ptr<retire::Retirer> retirer;
   uv_timer_t sweeper{};
+  // Builds to keep beside the store (keep_serving), after the answers of
+  // the execution that made them serve for good are out.
+  uv_timer_t keeper{};
+  bool keeper_ready = false;
+  std::set<size_t> to_keep;
   double sweep_tokens = 0;
   int64_t swept_ms = 0;  // when the sweep last ran
   std::set<std::string> named;  // microservices bot.json named when last read
@@ -146,6 +151,9 @@ struct LiveHost::Impl {
     wake.data = this;
     uv_timer_init(&loop, &sweeper);
     sweeper.data = this;
+    uv_timer_init(&loop, &keeper);
+    keeper.data = this;
+    keeper_ready = true;
     if (retirer->active()) start_sweep();
     for (const auto &id : st->location_ids()) arm(id);
     rearm();
@@ -204,7 +212,7 @@ struct LiveHost::Impl {
       const std::pair<uint64_t, bool> now{all[i].plugin->generation(), reloader->on_probation(i)};
       if (noted[i] == now) continue;
       noted[i] = now;
-      if (!now.second && !all[i].retiring) keep_serving(i);
+      if (!now.second && !all[i].retiring) keep_later(i);
       const auto &p = *all[i].plugin;
       supervise::VersionFiles v{all[i].spec.name, p.version(), p.file_hash(), p.file(), p.staged_path(), {}, {}, {}};
       if (now.second)
@@ -212,6 +220,18 @@ struct LiveHost::Impl {
           if (h.state == "standby") v.standby_version = h.version, v.standby_hash = h.hash, v.standby_file = h.staged_path;
       marker->set_versions(i, v);
     }
+  }
+
+  // Copying a build is file work (about a megabyte read and written): not
+  // in the latency of the first input a new build serves.
+  void keep_later(size_t i) {
+    to_keep.insert(i);
+    if (!keeper_ready) return keep_pending();
+    uv_timer_start(&keeper, [](uv_timer_t *t) { static_cast<Impl *>(t->data)->keep_pending(); }, 0, 0);
+  }
+  void keep_pending() {
+    for (const size_t i : to_keep) keep_serving(i);
+    to_keep.clear();
   }
 
   // A build serving for good (loaded at start, past its probation, or put
@@ -668,8 +688,10 @@ struct LiveHost::Impl {
     if (server) server->stop_listening();
     run_some(-1);  // everything queued is still served, and answered
     if (server) server->close();
+    keep_pending();
     for (uv_handle_t *h : {reinterpret_cast<uv_handle_t *>(&drain), reinterpret_cast<uv_handle_t *>(&ticker),
-                           reinterpret_cast<uv_handle_t *>(&wake), reinterpret_cast<uv_handle_t *>(&sweeper)})
+                           reinterpret_cast<uv_handle_t *>(&wake), reinterpret_cast<uv_handle_t *>(&sweeper),
+                           reinterpret_cast<uv_handle_t *>(&keeper)})
       uv_close(h, nullptr);
   }
 };
