@@ -9,6 +9,8 @@
 
 #include "common/error.hpp"
 #include "common/hash.hpp"
+#include "common/read_file.hpp"
+#include "loader/elf_check.hpp"
 #include "supervise/watchdog.hpp"
 
 namespace livebot::supervise {
@@ -81,10 +83,18 @@ std::optional<Build> choose(const engine::MicroserviceSpec &spec, const std::opt
   for (const auto &file : files) {
     if (file.empty()) continue;
     try {
-      auto hash = file_hash(file);
-      if (!bad.count({spec.name, hash})) return Build{file, std::move(hash)};
-    } catch (const Error &) {
-      // Gone (a staging directory removed, a kept copy deleted): the next one.
+      const std::string bytes = read_whole_file(file);
+      auto hash = content_hash(bytes);
+      if (bad.count({spec.name, hash})) continue;
+      // A build cut short (a copy that failed, a link in progress) would be
+      // refused by the loader and stop the host: the one before it serves.
+      loader::check_elf(bytes, file);
+      return Build{file, std::move(hash)};
+    } catch (const Error &e) {
+      // Gone (a staging directory removed, a kept copy deleted), or not a
+      // whole shared object: the next one.
+      if (file == spec.plugin && fs::exists(file))
+        spdlog::warn("{}: {}; looking for the build before it", spec.name, e.what());
     }
   }
   if (spec.sha256.empty())
@@ -145,7 +155,8 @@ Recovered recover(engine::Manifest manifest, store::Store &st, const std::option
   for (auto &spec : manifest.microservices) {
     auto chosen = choose(spec, previous, kept, bad);
     if (!chosen) {
-      const std::string why = "every build known is marked bad (livebot errors); a new build at " + spec.plugin +
+      const std::string why = "every build known is marked bad (livebot errors) or not whole; a new build at " +
+                              spec.plugin +
                               " brings it back, as the watcher sees it or on `livebot reload " + spec.name + "`";
       spdlog::error("{}: suspended: {}", spec.name, why);
       r.suspended.push_back({spec, why, {}});
@@ -154,8 +165,8 @@ Recovered recover(engine::Manifest manifest, store::Store &st, const std::option
     if (chosen->file != spec.plugin) {
       // A copy that outlives the staging directory it may come from.
       chosen->file = kept.serving(spec.name, chosen->file, chosen->hash, bad_hashes(st, spec.name));
-      spdlog::warn("{}: {} is marked bad; loading the build that served before it ({})", spec.name, spec.plugin,
-                   chosen->file);
+      spdlog::warn("{}: {} is marked bad or not whole; loading the build that served before it ({})", spec.name,
+                   spec.plugin, chosen->file);
     }
     r.builds.emplace(spec.name, std::move(*chosen));
     loaded.push_back(std::move(spec));

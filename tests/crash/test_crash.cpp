@@ -470,3 +470,27 @@ TEST_CASE("a build installed while the host was stopped that crashes in its firs
              Catch::Contains("home  victim 6.0.0-segv  crash: version 6.0.0-segv crashed the host with signal 11 "
                              "(SIGSEGV) in device_measurements_updated at location home; marked bad"));
 }
+
+TEST_CASE("a build cut short on disk while the host was stopped: the build before it serves, the host starts",
+          "[crash][bad-input]") {
+  CrashHost h;
+  REQUIRE(h.send("door").exit_code == 0);
+  CHECK(h.stop().exit_code == 0);
+  // Half a build where the manifest points: refused by the ELF check, so
+  // the kept copy of the one that served loads instead.
+  const std::string whole = read_file(plugins + "/counter_b.so");
+  write_file(h.bot + "/victim.so", whole.substr(0, whole.size() / 2));
+  h.start();
+  const auto s = h.status();
+  CHECK(s["suspended"].empty());
+  CHECK(s["microservices"][1]["version"] == "1.0.0-a");
+  REQUIRE(h.send("door").exit_code == 0);
+  CHECK(h.count("victim") == 2);
+  CHECK(h.count("healthy") == 2);
+  // The whole build, when it lands, is offered as any new build.
+  h.deliver("counter_b", "victim.so");
+  const auto reload = cli.run({"reload", "victim", "--socket", h.socket});
+  CHECK(reload.exit_code == 0);
+  CHECK(h.status()["microservices"][1]["version"] == "1.0.0-b");
+  CHECK(h.stop().exit_code == 0);
+}
