@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <string_view>
 
 #include "crash/crash_host.hpp"
 
@@ -43,6 +44,7 @@ TEST_CASE("a version that kills the host on probation: back serving on the one b
                Fault{"counter_loop", "6.0.0-loop", "ran over the watchdog's bound", "1s"},
                Fault{"counter_hog", "6.0.0-hog", "failed to allocate at the memory limit", "20s"});
   INFO(fault.build);
+  if (!kMemoryLimited && std::string_view(fault.build) == "counter_hog") return;
   CrashHost h("counter_a", {"--callback-timeout", fault.timeout});
   for (int i = 0; i < 3; ++i) REQUIRE(h.send("door").exit_code == 0);
   h.deliver(fault.build, "victim.so");
@@ -203,6 +205,7 @@ TEST_CASE("a build that crashes as it loads at the host's start: marked bad, the
                               Fault{"counter_loop_load", "", "ran over the watchdog's bound", "1s"},
                               Fault{"counter_hog_load", "", "failed to allocate at the memory limit", "20s"});
   INFO(fault.build);
+  if (!kMemoryLimited && std::string_view(fault.build) == "counter_hog_load") return;
   CrashHost h("counter_a", {"--callback-timeout", fault.timeout});
   for (int i = 0; i < 2; ++i) REQUIRE(h.send("door").exit_code == 0);
   CHECK(h.stop().exit_code == 0);
