@@ -63,6 +63,10 @@ int report_deprecated(store::Store &st, const std::string &path, const std::stri
       with_state[inst.microservice].insert(location);
       all.emplace_back(location, std::move(inst));
     }
+  if (!only.empty() && !with_state.count(only)) {
+    std::cerr << "livebot: " << path << ": no state of a microservice '" << only << "'\n";
+    return kExitNotFound;
+  }
   // (microservice, field) -> the locations still holding it
   std::map<std::pair<std::string, std::string>, std::set<std::string>> held;
   for (const auto &[ms, schemas] : writers)

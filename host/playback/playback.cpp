@@ -126,8 +126,8 @@ std::set<std::string> retire_dropped(store::Store &st, engine::Bot &bot, retire:
   // Added as serving; start() takes it out of every execution at once.
   for (auto &[spec, plugin] : libraries) retirer.start(bot.adopt(std::move(spec), std::move(plugin), false), now_ms);
   for (const auto &name : kept_aside) {
-    spdlog::warn("{}: stored state, but {} no longer names it and no --retired-plugin was given: retired without "
-                 "destroy()",
+    spdlog::warn("{}: stored state, but {} no longer names it and no --retired-plugin was given: it is retired "
+                 "without destroy() if this run starts",
                  name, bot.manifest().path);
     retirer.start_kept_aside(name, now_ms);
   }

@@ -193,6 +193,9 @@ TEST_CASE("v1 then v2 on one store: v1's memory survives, new fields start from 
   const auto text = cli.run({"state", "--deprecated", "--store", store});
   CHECK_THAT(text.out, Catch::Contains("location_memory.legacy_note: deprecated, still held by " +
                                        std::to_string(kept_v1) + " of " + std::to_string(kept_v1 + switched)));
+  const auto none = cli.run({"state", "--deprecated", "no_such", "--store", store});
+  CHECK(none.exit_code == 3);
+  CHECK_THAT(none.err, Catch::Contains("no state of a microservice 'no_such'"));
 }
 
 TEST_CASE("a playback killed with SIGKILL resumes to exactly the state of an uninterrupted run",
