@@ -5,7 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <string_view>
+#include <vector>
 
 #include "crash/crash_host.hpp"
 
@@ -19,6 +19,13 @@ struct Fault {
   const char *build, *version, *cause;
   const char *timeout;  // the watchdog's bound: long for the hog, which must reach the memory limit first
 };
+
+// `faults`, and the one that needs the memory limit where there is one: a
+// sanitized build does not run it at all, rather than count it as passed.
+std::vector<Fault> with_memory_fault(std::vector<Fault> faults, Fault hog) {
+  if (kMemoryLimited) faults.push_back(hog);
+  return faults;
+}
 
 // A restart of the host's own, not a crash: the victim serves `version`, the
 // next input makes its count `count`, and the store is whole after a stop.
@@ -38,13 +45,12 @@ void restart_cleanly(CrashHost &h, const std::string &version, int64_t count) {
 
 TEST_CASE("a version that kills the host on probation: back serving on the one before, marked bad, "
           "the event served once, the healthy one intact", "[crash]") {
-  const auto fault =
-      GENERATE(Fault{"counter_segv", "6.0.0-segv", "crashed the host with signal 11 (SIGSEGV)", "2s"},
-               Fault{"counter_abort", "6.0.0-abort", "crashed the host with signal 6 (SIGABRT)", "2s"},
-               Fault{"counter_loop", "6.0.0-loop", "ran over the watchdog's bound", "1s"},
-               Fault{"counter_hog", "6.0.0-hog", "failed to allocate at the memory limit", "20s"});
+  const auto fault = GENERATE(from_range(with_memory_fault(
+      {Fault{"counter_segv", "6.0.0-segv", "crashed the host with signal 11 (SIGSEGV)", "2s"},
+       Fault{"counter_abort", "6.0.0-abort", "crashed the host with signal 6 (SIGABRT)", "2s"},
+       Fault{"counter_loop", "6.0.0-loop", "ran over the watchdog's bound", "1s"}},
+      Fault{"counter_hog", "6.0.0-hog", "failed to allocate at the memory limit", "20s"})));
   INFO(fault.build);
-  if (!kMemoryLimited && std::string_view(fault.build) == "counter_hog") return;
   CrashHost h("counter_a", {"--callback-timeout", fault.timeout});
   for (int i = 0; i < 3; ++i) REQUIRE(h.send("door").exit_code == 0);
   h.deliver(fault.build, "victim.so");
@@ -200,12 +206,12 @@ TEST_CASE("a send carrying a client and seq is executed once", "[crash]") {
 
 TEST_CASE("a build that crashes as it loads at the host's start: marked bad, the build before it serves from its "
           "kept copy, the other microservice serves", "[crash]") {
-  const auto fault = GENERATE(Fault{"counter_crash_load", "", "crashed the host with signal 11 (SIGSEGV)", "2s"},
-                              Fault{"counter_abort_load", "", "crashed the host with signal 6 (SIGABRT)", "2s"},
-                              Fault{"counter_loop_load", "", "ran over the watchdog's bound", "1s"},
-                              Fault{"counter_hog_load", "", "failed to allocate at the memory limit", "20s"});
+  const auto fault = GENERATE(from_range(with_memory_fault(
+      {Fault{"counter_crash_load", "", "crashed the host with signal 11 (SIGSEGV)", "2s"},
+       Fault{"counter_abort_load", "", "crashed the host with signal 6 (SIGABRT)", "2s"},
+       Fault{"counter_loop_load", "", "ran over the watchdog's bound", "1s"}},
+      Fault{"counter_hog_load", "", "failed to allocate at the memory limit", "20s"})));
   INFO(fault.build);
-  if (!kMemoryLimited && std::string_view(fault.build) == "counter_hog_load") return;
   CrashHost h("counter_a", {"--callback-timeout", fault.timeout});
   for (int i = 0; i < 2; ++i) REQUIRE(h.send("door").exit_code == 0);
   CHECK(h.stop().exit_code == 0);
