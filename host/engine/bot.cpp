@@ -14,15 +14,19 @@ const char *callback_name(int32_t callback) {
   return callback > 0 && callback < kCallbackCount ? names[callback] : "?";
 }
 
-std::unique_ptr<Bot> Bot::load(Manifest manifest, loader::Staging &staging,
-                               const std::function<void(size_t)> &loading) {
+std::unique_ptr<Bot> Bot::load(Manifest manifest, loader::Staging &staging) {
+  return load(std::move(manifest), [&](size_t, const MicroserviceSpec &spec) {
+    return loader::Plugin::load(spec.plugin, staging, spec.sha256);
+  });
+}
+
+std::unique_ptr<Bot> Bot::load(Manifest manifest, const LoadOne &load_one) {
   auto bot = std::unique_ptr<Bot>(new Bot());
   bot->manifest_ = std::move(manifest);
   for (const auto &spec : bot->manifest_.microservices) {
-    if (loading) loading(bot->ms_.size());
     LoadedMicroservice m;
     m.spec = spec;
-    m.plugin = loader::Plugin::load(spec.plugin, staging, spec.sha256);
+    m.plugin = load_one(bot->ms_.size(), spec);
     bot->ms_.push_back(std::move(m));
   }
   bot->index();

@@ -36,12 +36,14 @@ struct LoadedMicroservice {
 
 class Bot {
  public:
-  // Loads every microservice's plugin; throws livebot::Error (naming the
-  // manifest entry and file) and unloads what it had loaded on failure.
-  // `loading(i)` is called just before microservice i's plugin is loaded:
-  // its static constructors run then, and a crash there is its own.
-  static std::unique_ptr<Bot> load(Manifest manifest, loader::Staging &staging,
-                                   const std::function<void(size_t)> &loading = {});
+  // Loads every microservice's plugin from its file; throws livebot::Error
+  // (naming the manifest entry and file) and unloads what it had loaded on
+  // failure.
+  static std::unique_ptr<Bot> load(Manifest manifest, loader::Staging &staging);
+  // The same, with microservice i's plugin from `load_one(i, spec)`: a host
+  // recovering chooses the build, and watches its static constructors run.
+  using LoadOne = std::function<std::unique_ptr<loader::Plugin>(size_t, const MicroserviceSpec &)>;
+  static std::unique_ptr<Bot> load(Manifest manifest, const LoadOne &load_one);
 
   const Manifest &manifest() const { return manifest_; }
   std::vector<LoadedMicroservice> &microservices() { return ms_; }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -19,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/error.hpp"
 #include "engine/bot.hpp"
 #include "engine/location.hpp"
 #include "loader/plugin.hpp"
@@ -104,8 +106,11 @@ class Executor {
   // its stored state (the schema gate), and registers the bot's schemas in
   // the store. Throws livebot::Error naming the plugin and the first refused
   // change; call inside a transaction before the first execution, so the
-  // moves are committed with the rest or not at all.
-  void register_schemas();
+  // moves are committed with the rest or not at all. A refusal goes first to
+  // `refused(ms, error)`, if given: true when it has put another build in
+  // microservice ms's place (replace_plugin), which is then gated in turn.
+  using Refused = std::function<bool(size_t, const Error &)>;
+  void register_schemas(const Refused &refused = {});
 
   void execute(const Input &in);
 

@@ -66,6 +66,7 @@ struct LiveHost::Impl {
   uv_loop_t loop{};
   loader::Staging staging;
   std::unique_ptr<engine::Bot> bot;
+  std::unique_ptr<supervise::BotStart> start;  // the start's choice of builds, until the schema gate passed
   std::unique_ptr<store::Store> st;
   std::unique_ptr<supervise::InflightMarker> marker;
   supervise::KeptBuilds kept;
@@ -129,7 +130,12 @@ struct LiveHost::Impl {
     ex->set_call_observer(marker.get());
     st->begin();
     try {
-      ex->register_schemas();
+      // A build the gate refuses gives way to the one that served before it,
+      // as a refused reload would.
+      ex->register_schemas([&](size_t i, const Error &e) {
+        ex->replace_plugin(i, start->next(i, e.what()));
+        return true;
+      });
       st->commit();
     } catch (...) {
       st->rollback();
@@ -139,6 +145,17 @@ struct LiveHost::Impl {
     for (const auto &b : st->bad_versions())
       for (size_t i = 0; i < bot->microservices().size(); ++i)
         if (bot->microservices()[i].spec.name == b.microservice) reloader->forbid(i, b.hash);
+    if (!start->refused().empty()) {
+      for (const auto &r : start->refused())
+        reloader->refuse(r.ms, r.file, r.hash,
+                         r.why + " (at start; the build that served before it serves, from " +
+                             bot->microservices()[r.ms].plugin->file() + ")",
+                         wall_ms());
+      st->begin();
+      ex->flush();
+      st->commit();
+    }
+    start.reset();
     note_versions();
     if (opts.memory_limited) supervise::end_process_on_allocation_failure(marker.get());
     server = std::make_unique<control::Server>(&loop, opts.socket_path,
@@ -201,7 +218,8 @@ struct LiveHost::Impl {
     // Loading runs plugin code (static constructors): bounded as a call is.
     if (opts.callback_timeout_ms > 0)
       watchdog = std::make_unique<supervise::Watchdog>(*marker, opts.callback_timeout_ms);
-    bot = supervise::load_recovered(rec, staging, *marker);
+    start = std::make_unique<supervise::BotStart>(std::move(rec), staging, *marker);
+    bot = start->load();
   }
 
   // Tells the marker which builds serve and stand by, when that changed.

@@ -107,25 +107,11 @@ Offer Reloader::offer(size_t ms, const std::string &file, int64_t now_ms,
                       const std::function<void(const std::string &hash)> &loading) {
   Slot &s = slot(ms);
   const auto &name = ex_.bot().microservices()[ms].spec.name;
-  const auto refuse = [&](const std::string &hash, const std::string &why) {
-    if (!hash.empty()) s.bad_hashes.insert(hash);
-    VersionRecord r;
-    r.file = file;
-    r.hash = hash;
-    r.published_ms = now_ms;
-    r.state = "refused";
-    r.note = why;
-    remember(s, std::move(r));
-    ex_.record_failure(ms, "", "", now_ms, "reload", why);
-    spdlog::error("reload of {} refused: {}", name, why);
-    return Offer{Offer::Outcome::Refused, why};
-  };
-
   loader::PluginFile read;
   try {
     read = loader::read_plugin(file);
   } catch (const Error &e) {
-    return refuse("", e.what());
+    return refuse(ms, file, "", e.what(), now_ms);
   }
   const std::string &hash = read.hash;
   const auto &current = *ex_.bot().microservices()[ms].plugin;
@@ -144,7 +130,7 @@ Offer Reloader::offer(size_t ms, const std::string &file, int64_t now_ms,
     ex_.check_schema(ms, next->schema(), file);
   } catch (const Error &e) {
     if (next) unload(std::move(next));
-    return refuse(hash, e.what());
+    return refuse(ms, file, hash, e.what(), now_ms);
   }
 
   settle(ms);
@@ -170,6 +156,22 @@ Offer Reloader::offer(size_t ms, const std::string &file, int64_t now_ms,
 }
 
 void Reloader::forbid(size_t ms, const std::string &hash) { slot(ms).bad_hashes.insert(hash); }
+
+Offer Reloader::refuse(size_t ms, const std::string &file, const std::string &hash, const std::string &why,
+                       int64_t now_ms) {
+  Slot &s = slot(ms);
+  if (!hash.empty()) s.bad_hashes.insert(hash);
+  VersionRecord r;
+  r.file = file;
+  r.hash = hash;
+  r.published_ms = now_ms;
+  r.state = "refused";
+  r.note = why;
+  remember(s, std::move(r));
+  ex_.record_failure(ms, "", "", now_ms, "reload", why);
+  spdlog::error("reload of {} refused: {}", ex_.bot().microservices()[ms].spec.name, why);
+  return {Offer::Outcome::Refused, why};
+}
 
 void Reloader::pass(size_t ms, int64_t now_ms) {
   Slot &s = slot(ms);

@@ -76,6 +76,11 @@ class Reloader {
   // A build that must never load (it crashed a host): an offer of it is
   // answered as one refused before.
   void forbid(size_t ms, const std::string &hash);
+  // Records `file` (content `hash`, if known) as refused for `why`: in the
+  // history, in `livebot errors` with the next flush, and not tried again
+  // until it changes. The reloader's own refusals, and a build refused as
+  // the host started (another served in its place).
+  Offer refuse(size_t ms, const std::string &file, const std::string &hash, const std::string &why, int64_t now_ms);
 
 
   // Runs one input through the executor with the rollback promise above.

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <set>
@@ -11,6 +12,7 @@
 #include "common/hash.hpp"
 #include "common/read_file.hpp"
 #include "loader/elf_check.hpp"
+#include "loader/trust.hpp"
 #include "supervise/watchdog.hpp"
 
 namespace livebot::supervise {
@@ -112,27 +114,43 @@ std::set<std::string> bad_hashes(store::Store &st, const std::string &name) {
   return out;
 }
 
-std::unique_ptr<engine::Bot> load_recovered(const Recovered &rec, loader::Staging &staging, InflightMarker &marker) {
-  engine::Manifest m = rec.manifest;
-  for (auto &spec : m.microservices) spec.plugin = rec.builds.at(spec.name).file;
-  std::unique_ptr<engine::Bot> bot;
+std::unique_ptr<engine::Bot> BotStart::load() {
+  current_.clear();
+  for (const auto &spec : rec_.manifest.microservices) current_.push_back(rec_.builds.at(spec.name));
+  return engine::Bot::load(rec_.manifest, [this](size_t ms, const engine::MicroserviceSpec &) { return load_one(ms); });
+}
+
+std::unique_ptr<loader::Plugin> BotStart::next(size_t ms, const std::string &why) {
+  const auto &spec = rec_.manifest.microservices[ms];
+  refused_.push_back({ms, current_[ms].file, current_[ms].hash, why});
+  auto &left = rec_.fallbacks[spec.name];
+  if (left.empty())
+    throw Error("", std::find_if(refused_.begin(), refused_.end(), [&](const StartRefusal &r) { return r.ms == ms; })->why);
+  current_[ms] = std::move(left.front());
+  left.erase(left.begin());
+  spdlog::warn("{}: {}; loading the build that served before it ({})", spec.name, why, current_[ms].file);
+  return load_one(ms);
+}
+
+std::unique_ptr<loader::Plugin> BotStart::load_one(size_t ms) {
+  const auto &spec = rec_.manifest.microservices[ms];
+  const Build &b = current_[ms];
+  // Where a build lies is the operator's to fix: no earlier build hides it.
+  loader::check_trusted(b.file);
+  marker_.set_versions(ms, {spec.name, {}, b.hash, b.file, {}, {}, {}, {}});
+  marker_.loading(ms, b.hash, b.file);
+  std::unique_ptr<loader::Plugin> plugin;
   try {
-    bot = engine::Bot::load(std::move(m), staging, [&](size_t i) {
-      const auto &spec = rec.manifest.microservices[i];
-      const auto &b = rec.builds.at(spec.name);
-      marker.set_versions(i, {spec.name, {}, b.hash, b.file, {}, {}, {}, {}});
-      marker.loading(i, b.hash, b.file);
-    });
+    plugin = loader::Plugin::load(b.file, staging_, spec.sha256);
+  } catch (const Error &e) {
+    marker_.left();
+    return next(ms, e.what());
   } catch (...) {
-    marker.left();
+    marker_.left();
     throw;
   }
-  marker.left();
-  // The watcher and reload look at the manifest's files, where a fixed
-  // build will land; only this first load came from a kept copy.
-  for (size_t i = 0; i < bot->microservices().size(); ++i)
-    bot->microservices()[i].spec.plugin = rec.manifest.microservices[i].plugin;
-  return bot;
+  marker_.left();
+  return plugin;
 }
 
 bool is_fault_signal(int signal) {
@@ -168,6 +186,10 @@ Recovered recover(engine::Manifest manifest, store::Store &st, const std::option
       spdlog::warn("{}: {} is marked bad or not whole; loading the build that served before it ({})", spec.name,
                    spec.plugin, chosen->file);
     }
+    if (spec.sha256.empty())
+      for (auto &copy : kept.newest_first(spec.name))
+        if (copy.hash != chosen->hash && !bad.count({spec.name, copy.hash}))
+          r.fallbacks[spec.name].push_back({std::move(copy.path), std::move(copy.hash)});
     r.builds.emplace(spec.name, std::move(*chosen));
     loaded.push_back(std::move(spec));
   }

@@ -49,6 +49,9 @@ struct Suspended {
 struct Recovered {
   engine::Manifest manifest;  // the suspended microservices left out
   std::map<std::string, Build> builds;  // by microservice, each one of `manifest`'s
+  // By microservice: kept copies of earlier builds, newest first, for when
+  // the chosen one is refused as it loads or by the schema gate.
+  std::map<std::string, std::vector<Build>> fallbacks;
   std::vector<Suspended> suspended;
 };
 
@@ -57,11 +60,43 @@ struct Recovered {
 Recovered recover(engine::Manifest manifest, store::Store &st, const std::optional<Snapshot> &previous,
                   const PreviousExit &how, KeptBuilds &kept, int64_t now_ms);
 
+// A build refused as the host started, by the loader or the schema gate,
+// with an earlier build serving in its place.
+struct StartRefusal {
+  size_t ms;
+  std::string file, hash, why;
+};
+
 // Loads the bot from the builds `rec` chose, each load in the marker (a
 // build that crashes in its static constructors is the next host's to mark
-// bad); the specs keep the manifest's files, for the watcher and reload.
-// Throws livebot::Error as Bot::load does, the marker left idle.
-std::unique_ptr<engine::Bot> load_recovered(const Recovered &rec, loader::Staging &staging, InflightMarker &marker);
+// bad). The specs keep the manifest's files, for the watcher and reload.
+// A chosen build that is refused (not an ELF for this machine, another
+// ABI, a schema that cannot read the stored state) gives way to its
+// fallbacks in turn; when none is left, the first refusal is thrown
+// (livebot::Error), the marker left idle, and the host does not start. A
+// file others could write, or not the pinned bytes, stops the start at once.
+class BotStart {
+ public:
+  BotStart(Recovered rec, loader::Staging &staging, InflightMarker &marker)
+      : rec_(std::move(rec)), staging_(staging), marker_(marker) {}
+
+  // Throws as Bot::load does when a microservice has no build left.
+  std::unique_ptr<engine::Bot> load();
+  // Microservice `ms`'s build, loaded, was refused for `why` (the schema
+  // gate): the next fallback that loads. Throws the first refusal if none.
+  std::unique_ptr<loader::Plugin> next(size_t ms, const std::string &why);
+  // What was refused, oldest first.
+  const std::vector<StartRefusal> &refused() const { return refused_; }
+
+ private:
+  std::unique_ptr<loader::Plugin> load_one(size_t ms);
+
+  Recovered rec_;
+  loader::Staging &staging_;
+  InflightMarker &marker_;
+  std::vector<Build> current_;  // by microservice: the build loaded last
+  std::vector<StartRefusal> refused_;
+};
 
 // The content hashes of `name`'s builds the store marks bad.
 std::set<std::string> bad_hashes(store::Store &st, const std::string &name);

@@ -503,3 +503,51 @@ TEST_CASE("a build cut short on disk while the host was stopped: the build befor
   CHECK(h.status()["microservices"][1]["version"] == "1.0.0-b");
   CHECK(h.stop().exit_code == 0);
 }
+
+TEST_CASE("a build installed while the host was stopped that the schema gate refuses: the build before it serves, "
+          "the refusal is recorded; with none before it the host does not start",
+          "[crash][bad-input]") {
+  CrashHost h;
+  REQUIRE(h.send("door").exit_code == 0);
+  CHECK(h.stop().exit_code == 0);
+  // counter_bad changes a field's type: it cannot read the stored count.
+  h.deliver("counter_bad", "victim.so");
+  h.start();
+  auto s = h.status();
+  CHECK(s["suspended"].empty());
+  const auto &victim = s["microservices"][1];
+  CHECK(victim["version"] == "1.0.0-a");
+  CHECK(victim["file"] == h.bot + "/victim.so");
+  const auto &versions = victim["versions"];
+  REQUIRE(versions.size() == 2);
+  CHECK(versions[1]["state"] == "refused");
+  CHECK_THAT(versions[1]["note"].get<std::string>(),
+             Catch::Contains("schema cannot read the stored state of 'victim'") &&
+                 Catch::Contains("at start; the build that served before it serves"));
+  REQUIRE(h.send("door").exit_code == 0);
+  CHECK(h.count("victim") == 2);
+  CHECK(h.count("healthy") == 2);
+  CHECK_THAT(cli.run({"errors", "--store", h.store}).out,
+             Catch::Contains("victim") && Catch::Contains("schema cannot read the stored state of 'victim'"));
+  // Not tried again until it changes.
+  auto r = cli.run({"reload", "victim", "--socket", h.socket});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.out, Catch::Contains("was refused before; waiting for it to change"));
+  // A compatible build, when it lands, is offered as any new build.
+  h.deliver("counter_b", "victim.so");
+  r = cli.run({"reload", "victim", "--socket", h.socket});
+  CHECK(r.exit_code == 0);
+  CHECK(h.status()["microservices"][1]["version"] == "1.0.0-b");
+  CHECK(h.stop().exit_code == 0);
+
+  // No earlier build kept: the host refuses to start, in one line, and the
+  // store keeps what it held.
+  h.deliver("counter_bad", "victim.so");
+  fs::remove_all(h.store + ".kept");
+  r = cli.run({"run", "--bot", h.bot, "--store", h.store, "--socket", h.socket, "--no-watch"});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Contains(h.bot + "/victim.so: schema cannot read the stored state of 'victim'"));
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(h.count("victim") == 2);
+  CHECK(integrity(h.store) == "ok");
+}
