@@ -181,7 +181,12 @@ TEST_CASE("malformed recordings give one-line errors naming the place", "[record
     // Truncated, trailing garbage, no opening brace, a bad literal in a row.
     const std::vector<std::string> texts = {
         R"({"data": [)", R"({"data": []} x)", doc(good_row).substr(1),
-        doc(R"({"trigger": "8", "timestamp_ms": "1", "x": tru})")};
+        doc(R"({"trigger": "8", "timestamp_ms": "1", "x": tru})"),
+        // In the parts the reader has no use for, which on demand skips.
+        R"({"data_requests": {"a": [1, tru]}, "data": []})", R"({"device_properties": {"x": 01}, "data": []})",
+        R"({"data": [], "device_parameters": [nul]})", R"({"location_info": {"name": "a\q"}, "data": []})",
+        R"({"location_info": {"timezone": {"name": fals}}, "data": []})",
+        doc(R"({"trigger": "8", "timestamp_ms": "1", "timestamp_iso": 1.e5})")};
     for (const std::string &text : texts) {
       path = tmp.write("bad.json", text);
       CHECK_THAT(error_of(path), StartsWith(path + ": not valid JSON at line 1, column "));
