@@ -98,7 +98,13 @@ std::vector<json> deliver(const std::string &socket, std::vector<std::string> li
     try {
       control::Client c(socket);
       reached = true;
-      for (size_t i = done; i < lines.size(); ++i) c.send_line(lines[i]);
+      try {
+        for (size_t i = done; i < lines.size(); ++i) c.send_line(lines[i]);
+      } catch (const Error &) {
+        // The host hung up as the lines went out: it may have answered why
+        // (a line over its length limit), and what it answered is read
+        // before anything is sent again.
+      }
       for (; done < lines.size(); ++done) {
         answers[done] = json::parse(c.read_line(), nullptr, false);
         heard = steady_ms();

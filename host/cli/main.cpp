@@ -4,10 +4,40 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
+#include <set>
+#include <string>
 
 #include "cli/commands.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
+
+namespace {
+
+// CLI11 gives an option that wants a value the next word, whatever it is:
+// `send home --remove-device --json` would remove a device named "--json".
+// A value that is one of the command's own options is refused instead.
+void refuse_options_as_values(CLI::App &app, const std::vector<livebot::cli::Command> &commands) {
+  for (const auto &c : commands) {
+    auto names = std::make_shared<std::set<std::string>>();
+    for (const CLI::App *scope : {static_cast<const CLI::App *>(&app), static_cast<const CLI::App *>(c.sub)})
+      for (const auto *opt : scope->get_options()) {
+        for (const auto &l : opt->get_lnames()) names->insert("--" + l);
+        for (const auto &s : opt->get_snames()) names->insert("-" + s);
+      }
+    const CLI::Validator not_an_option(
+        [names](std::string &value) {
+          const auto name = value.substr(0, value.find('='));
+          return names->count(name) ? "'" + value + "' is one of the command's options, not a value: the value is missing"
+                                    : std::string();
+        },
+        "");
+    for (auto *opt : c.sub->get_options())
+      if (opt->nonpositional() && opt->get_items_expected_min() > 0) opt->check(not_an_option);
+  }
+}
+
+}  // namespace
 
 int main(int argc, char **argv) {
   using namespace livebot::cli;
@@ -31,6 +61,7 @@ int main(int argc, char **argv) {
   add_new(app, commands);
   add_gate(app, commands);
   add_check_plugin(app, commands);
+  refuse_options_as_values(app, commands);
 
   try {
     app.parse(argc, argv);

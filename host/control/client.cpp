@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -23,6 +24,11 @@ Client::Client(const std::string &path, int timeout_ms) : path_(path), timeout_m
     const int err = errno;
     ::close(fd_);
     fd_ = -1;
+    // connect() says only "refused" of a path that is no socket at all.
+    struct stat st{};
+    if (::stat(path.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode))
+      throw Error(path, std::string(S_ISDIR(st.st_mode) ? "is a directory" : "is a file") +
+                            ", not a host's socket; give the socket's path (livebot run --socket)");
     throw Error(path, std::string("no livebot host answers here (") + std::strerror(err) +
                           "); start one with `livebot run`");
   }

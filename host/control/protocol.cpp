@@ -2,6 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
+#include <optional>
+#include <string_view>
+
 #include "common/error.hpp"
 
 namespace livebot::control {
@@ -11,6 +15,19 @@ using nlohmann::json;
 namespace {
 
 [[noreturn]] void bad(const std::string &why) { throw Error("request", why); }
+
+// Ids and names end up in the store, in logs and in the plugins' C
+// strings: a control character there is a mistake, and a NUL would cut the
+// name short where it is read as one.
+std::optional<std::string> control_character(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i)
+    if (const auto c = static_cast<unsigned char>(s[i]); c < 0x20 || c == 0x7f) {
+      char code[8];
+      std::snprintf(code, sizeof code, "0x%02x", c);
+      return std::string("has a control character (") + code + ") at byte " + std::to_string(i);
+    }
+  return std::nullopt;
+}
 
 std::string text(const json &obj, const char *key, bool required, size_t max = 4096) {
   const auto it = obj.find(key);
@@ -22,6 +39,7 @@ std::string text(const json &obj, const char *key, bool required, size_t max = 4
   auto s = it->get<std::string>();
   if (required && s.empty()) bad(std::string("'") + key + "' must not be empty");
   if (s.size() > max) bad(std::string("'") + key + "' is longer than " + std::to_string(max) + " bytes");
+  if (const auto at = control_character(s)) bad(std::string("'") + key + "' " + *at);
   return s;
 }
 
@@ -40,6 +58,7 @@ DeviceEvent device_of(const json &d, size_t i) {
     if (p->size() > kMaxParams) bad(where + ": more than " + std::to_string(kMaxParams) + " params");
     for (const auto &[k, v] : p->items()) {
       if (k.empty()) bad(where + ": a param name is empty");
+      if (const auto at = control_character(k)) bad(where + ": a param name " + *at);
       // Recordings carry every value as a string; numbers are accepted and kept as text.
       if (v.is_string()) ev.params.emplace_back(k, v.get<std::string>());
       else if (v.is_number() || v.is_boolean()) ev.params.emplace_back(k, v.dump());

@@ -157,6 +157,19 @@ TEST_CASE("bad requests get a one-line refusal and the host serves on", "[live][
     CHECK(r["ok"] == false);
     CHECK(r["error"].get<std::string>().find('\n') == std::string::npos);
   }
+  // Control characters in an id, a NUL above all, are refused with the byte.
+  auto r = h.ask(R"({"cmd":"send","location":"a\u0000b","kind":"mode","mode":"HOME"})");
+  CHECK(r["ok"] == false);
+  CHECK(r["error"] == "request: 'location' has a control character (0x00) at byte 1");
+  r = h.ask(R"({"cmd":"send","location":"x","kind":"measurement","devices":[{"id":"d","type":1,"params":{"a\tb":"1"}}]})");
+  CHECK(r["error"] == "request: devices[0]: a param name has a control character (0x09) at byte 1");
+  // A line over the limit: `livebot send` prints the host's reason, not a broken pipe.
+  const std::string long_line = h.dir / "long.jsonl";
+  test::write_file(long_line, R"({"cmd":"send","location":"x","kind":"mode","mode":")" + std::string(2 << 20, 'a') + "\"}\n");
+  auto sent = cli.run({"send", "--lines", long_line, "--socket", h.socket});
+  CHECK(sent.exit_code == 1);
+  CHECK_THAT(sent.err, Catch::Contains("request 1: request: a line is longer than"));
+  CHECK_THAT(sent.out, Catch::Contains("0 of 1 inputs executed"));
   CHECK(h.ask(LiveHost::measurement("home", 1))["ok"] == true);
   // A second host on the same socket or the same store is refused.
   const auto second = cli.run({"run", "--bot", h.bot, "--store", h.dir / "other.db", "--socket", h.socket});
@@ -170,6 +183,9 @@ TEST_CASE("bad requests get a one-line refusal and the host serves on", "[live][
   const auto none = cli.run({"status", "--socket", h.dir / "nobody.sock"});
   CHECK(none.exit_code == 1);
   CHECK_THAT(none.err, Catch::Contains("no livebot host answers here"));
+  const auto dir = cli.run({"status", "--socket", h.dir.path()});
+  CHECK(dir.exit_code == 1);
+  CHECK_THAT(dir.err, Catch::Contains(h.dir.path() + ": is a directory, not a host's socket"));
   CHECK(h.stop().exit_code == 0);
 }
 
