@@ -190,9 +190,7 @@ TEST_CASE("a live host quarantines a damaged state, runs on, and counts it in li
   damage(store, "home", "probe_a", "", [](std::string &s, std::string &) { s.resize(s.size() / 2); });
   const test::Cli cli(LIVEBOT_CLI);
   const pid_t pid = cli.start({"run", "--bot", bot, "--store", store, "--socket", socket, "--no-watch"}, scratch.path());
-  for (int i = 0; i < 500 && !std::filesystem::exists(socket); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  REQUIRE(std::filesystem::exists(socket));
+  REQUIRE(test::wait_listening(socket));
   const auto sent = cli.run({"send", "home", "--mode", "AWAY", "--socket", socket});
   INFO(sent.err);
   CHECK(sent.exit_code == 0);

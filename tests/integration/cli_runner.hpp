@@ -4,6 +4,8 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -63,6 +65,24 @@ class Cli {
  private:
   std::string binary_;
 };
+
+// Waits up to `timeout_ms` for a host to listen on `socket`: a connection
+// is accepted, not just the file there (it is bound before it listens).
+// False if it never does.
+inline bool wait_listening(const std::string &socket, int timeout_ms = 10'000) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  socket.copy(addr.sun_path, sizeof addr.sun_path - 1);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const bool up = ::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    if (up) return true;
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
 
 // Runs any program (searched on PATH unless a path), in `cwd` when given,
 // with `env` added to the environment, and waits for it.

@@ -23,6 +23,7 @@
 using namespace livebot;
 using livebot::test::Cli;
 using livebot::test::TempDir;
+using livebot::test::wait_listening;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -50,8 +51,7 @@ struct LiveHost {
                                       std::to_string(probation), "--probation-seconds", "3600"};
     if (!watch) args.push_back("--no-watch");
     pid = cli.start(args, scratch.path());
-    for (int i = 0; i < 500 && !fs::exists(socket); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    REQUIRE(fs::exists(socket));
+    REQUIRE(wait_listening(socket));
   }
   ~LiveHost() {
     if (pid > 0) ::kill(pid, SIGKILL), ::waitpid(pid, nullptr, 0);
@@ -369,7 +369,7 @@ TEST_CASE("live timers fire in real time, and data streams and device removals c
   test::write_file(bot + "/bot.json",
                    R"({"bot":"timers","version":"1","triggers":330,"microservices":{"location":[{"name":"probe_a","plugin":"probe_a.so"}]}})");
   const pid_t pid = cli.start({"run", "--bot", bot, "--store", store, "--socket", socket, "--no-watch"}, scratch.path());
-  for (int i = 0; i < 500 && !fs::exists(socket); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(wait_listening(socket));
   const auto ask = [&](const json &req) {
     control::Client c(socket);
     return json::parse(c.request(req.dump()));

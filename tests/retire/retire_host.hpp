@@ -72,9 +72,7 @@ struct RetireHost {
     pid = retire_cli.start({"run", "--bot", bot, "--store", store, "--socket", socket, "--retire-rate", rate,
                             "--debounce-ms", "30", "--log-level", "info", "--no-supervise"},
                            scratch);
-    for (int i = 0; i < 1000 && !std::filesystem::exists(socket); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    REQUIRE(std::filesystem::exists(socket));
+    REQUIRE(wait_listening(socket));
   }
   CliResult stop() {
     ::kill(pid, SIGTERM);
