@@ -41,6 +41,15 @@ void restart_cleanly(CrashHost &h, const std::string &version, int64_t count) {
   CHECK(integrity(h.store) == "ok");
 }
 
+// The victim counts one input; then `build` is copied over it while the
+// host is stopped, and the host is started again.
+void install_while_stopped(CrashHost &h, const std::string &build) {
+  REQUIRE(h.send("door").exit_code == 0);
+  CHECK(h.stop().exit_code == 0);
+  h.deliver(build, "victim.so");
+  h.start();
+}
+
 }  // namespace
 
 TEST_CASE("a version that kills the host on probation: back serving on the one before, marked bad, "
@@ -462,10 +471,7 @@ TEST_CASE("a build installed while the host was stopped that crashes in its firs
           "serves from its kept copy",
           "[crash]") {
   CrashHost h;
-  REQUIRE(h.send("door").exit_code == 0);
-  CHECK(h.stop().exit_code == 0);
-  h.deliver("counter_segv", "victim.so");
-  h.start();
+  install_while_stopped(h, "counter_segv");
   CHECK(h.status()["microservices"][1]["version"] == "6.0.0-segv");
   const pid_t before = h.host_pid();
   REQUIRE(h.send("boom").exit_code == 0);  // resent to the next host
@@ -508,11 +514,8 @@ TEST_CASE("a build installed while the host was stopped that the schema gate ref
           "the refusal is recorded; with none before it the host does not start",
           "[crash][bad-input]") {
   CrashHost h;
-  REQUIRE(h.send("door").exit_code == 0);
-  CHECK(h.stop().exit_code == 0);
   // counter_bad changes a field's type: it cannot read the stored count.
-  h.deliver("counter_bad", "victim.so");
-  h.start();
+  install_while_stopped(h, "counter_bad");
   auto s = h.status();
   CHECK(s["suspended"].empty());
   const auto &victim = s["microservices"][1];
