@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -40,6 +41,21 @@ inline constexpr bool kMemoryLimited = false;
 #else
 inline constexpr bool kMemoryLimited = true;
 #endif
+
+// ASan turns a fault signal in a host into a report and exit status 1; the
+// supervisor must see the signal itself, as it does in a normal build. The
+// hosts started from here on let it through; this process keeps ASan's
+// handlers, read when it started.
+inline void let_fault_signals_through() {
+#if defined(__SANITIZE_ADDRESS__)
+  static const bool done = [] {
+    const char *now = std::getenv("ASAN_OPTIONS");
+    const std::string options = std::string(now ? now : "") + ":handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0";
+    return ::setenv("ASAN_OPTIONS", options.c_str(), 1) == 0;
+  }();
+  (void)done;
+#endif
+}
 
 struct CrashHost {
   TempDir dir;
@@ -73,6 +89,7 @@ struct CrashHost {
 
   // `extra` may set its own probation, and "--watch" to watch the plugins.
   void start() {
+    let_fault_signals_through();
     const auto has = [&](const std::string &flag) {
       return std::find(extra.begin(), extra.end(), flag) != extra.end();
     };
