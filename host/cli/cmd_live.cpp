@@ -249,7 +249,7 @@ void add_live(CLI::App &app, std::vector<Command> &out) {
     device->excludes(datastream)->excludes(removed);
     datastream->excludes(removed);
     sub->add_option("--timestamp-ms", o->timestamp, "Event time (default: the host's clock)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(CLI::Range(int64_t{0}, std::numeric_limits<int64_t>::max()));
     sub->add_option("--lines", o->lines,
                     "Send every request line of this file (protocol JSON), pipelined; - for stdin")
         ->check(CLI::ExistingFile | CLI::IsMember({"-"}));

@@ -27,8 +27,9 @@ void refuse_options_as_values(CLI::App &app, const std::vector<livebot::cli::Com
       }
     const CLI::Validator not_an_option(
         [names](std::string &value) {
-          const auto name = value.substr(0, value.find('='));
-          return names->count(name) ? "'" + value + "' is one of the command's options, not a value: the value is missing"
+          // "--json", "--socket=x", or a short one with its value attached ("-t10014").
+          const auto name = value.rfind("--", 0) == 0 ? value.substr(0, value.find('=')) : value.substr(0, 2);
+          return names->count(name) ? "'" + value + "' reads as the option " + name + ", not a value: the value is missing"
                                     : std::string();
         },
         "");

@@ -69,6 +69,8 @@ DeviceEvent device_of(const json &d, size_t i) {
     if (!u->is_array()) bad(where + ": 'updated' must be a list of param names");
     for (const auto &n : *u) {
       if (!n.is_string()) bad(where + ": 'updated' must be a list of param names");
+      if (const auto at = control_character(n.get_ref<const std::string &>()))
+        bad(where + ": a name in 'updated' " + *at);
       ev.updated.push_back(n.get<std::string>());
     }
   } else {

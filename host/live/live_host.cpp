@@ -688,13 +688,16 @@ struct LiveHost::Impl {
   }
 
   // Stored state of microservices this host neither runs nor retires: kept
-  // aside, untouched, until the microservice returns or is retired.
+  // aside, untouched, until the microservice returns or is retired (one
+  // waiting for its file too). A suspended one is listed as that instead:
+  // the host runs it as soon as a build of it loads.
   json kept_aside() {
     json out = json::array();
     const auto &all = bot->microservices();
     for (const auto &name : st->stored_microservices())
       if (!retirer->retiring(name) &&
-          std::none_of(all.begin(), all.end(), [&](const auto &m) { return m.spec.name == name; }))
+          std::none_of(all.begin(), all.end(), [&](const auto &m) { return m.spec.name == name; }) &&
+          std::none_of(suspended.begin(), suspended.end(), [&](const auto &s) { return s.spec.name == name; }))
         out.push_back(name);
     return out;
   }

@@ -84,7 +84,10 @@ class Reader {
     const std::string_view before = text.substr(0, at);
     const auto line = 1 + std::count(before.begin(), before.end(), '\n');
     const size_t newline = before.rfind('\n');
-    const size_t column = newline == std::string_view::npos ? at + 1 : at - newline;
+    const std::string_view in_line = before.substr(newline == std::string_view::npos ? 0 : newline + 1);
+    // In characters, as an editor counts: UTF-8 continuation bytes are not.
+    const auto column = 1 + std::count_if(in_line.begin(), in_line.end(),
+                                          [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; });
     return " at line " + std::to_string(line) + ", column " + std::to_string(column);
   }
   // A value the reader has no use for, checked all the same: on demand

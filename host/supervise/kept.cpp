@@ -76,6 +76,8 @@ std::string KeptBuilds::serving(const std::string &name, const std::string &sour
     const std::string tmp = copy + ".tmp";
     fs::remove(tmp, ec);  // one a crash left, read-only as its source was
     fs::copy_file(source, tmp, ec);
+    // Read-only, as staged copies are, whatever the source's mode.
+    if (!ec) fs::permissions(tmp, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read, ec);
     if (!ec) fs::rename(tmp, copy, ec);
     if (ec) {
       fs::remove(tmp, ec);

@@ -10,8 +10,6 @@
 
 #include "common/error.hpp"
 #include "common/hash.hpp"
-#include "common/read_file.hpp"
-#include "loader/elf_check.hpp"
 #include "loader/trust.hpp"
 #include "supervise/watchdog.hpp"
 
@@ -74,29 +72,27 @@ void record_crash(const engine::Manifest &manifest, store::Store &st, const Snap
 // The first build of `name` whose content is not bad: the manifest's file,
 // the one serving before (where it came from, or its staged copy: the file
 // may have been overwritten by the build that crashed), the standby, the
-// kept copies from the newest. A pinned microservice has only the manifest's
-// file: no other build has its pin.
+// kept copies from the newest. A file the marker names counts only while it
+// holds the bytes that served: the marker travels with a copied store, and
+// its paths may name another deployment's files, changed since. A pinned
+// microservice has only the manifest's file: no other build has its pin.
+// Whether a build loads (a whole ELF, the ABI) and passes the schema gate is
+// BotStart's to find, with the kept copies behind it.
 std::optional<Build> choose(const engine::MicroserviceSpec &spec, const std::optional<Snapshot> &prev,
                             const KeptBuilds &kept, const std::set<std::pair<std::string, std::string>> &bad) {
-  std::vector<std::string> files{spec.plugin};
+  std::vector<std::pair<std::string, std::string>> files{{spec.plugin, ""}};  // file, the hash it must have
   if (prev && spec.sha256.empty())
     for (const auto &v : prev->versions)
-      if (v.name == spec.name) files.insert(files.end(), {v.file, v.staged, v.standby_file});
-  for (const auto &file : files) {
+      if (v.name == spec.name)
+        files.insert(files.end(), {{v.file, v.hash}, {v.staged, v.hash}, {v.standby_file, v.standby_hash}});
+  for (const auto &[file, served] : files) {
     if (file.empty()) continue;
     try {
-      const std::string bytes = read_whole_file(file);
-      auto hash = content_hash(bytes);
-      if (bad.count({spec.name, hash})) continue;
-      // A build cut short (a copy that failed, a link in progress) would be
-      // refused by the loader and stop the host: the one before it serves.
-      loader::check_elf(bytes, file);
+      auto hash = file_hash(file);
+      if (bad.count({spec.name, hash}) || (!served.empty() && hash != served)) continue;
       return Build{file, std::move(hash)};
-    } catch (const Error &e) {
-      // Gone (a staging directory removed, a kept copy deleted), or not a
-      // whole shared object: the next one.
-      if (file == spec.plugin && fs::exists(file))
-        spdlog::warn("{}: {}; looking for the build before it", spec.name, e.what());
+    } catch (const Error &) {
+      // Gone: a staging directory removed, a file deleted.
     }
   }
   if (spec.sha256.empty())
@@ -173,7 +169,7 @@ Recovered recover(engine::Manifest manifest, store::Store &st, const std::option
   for (auto &spec : manifest.microservices) {
     auto chosen = choose(spec, previous, kept, bad);
     if (!chosen) {
-      const std::string why = "every build known is marked bad (livebot errors) or not whole; a new build at " +
+      const std::string why = "every build known is marked bad (livebot errors); a new build at " +
                               spec.plugin +
                               " brings it back, as the watcher sees it or on `livebot reload " + spec.name + "`";
       spdlog::error("{}: suspended: {}", spec.name, why);
@@ -183,8 +179,8 @@ Recovered recover(engine::Manifest manifest, store::Store &st, const std::option
     if (chosen->file != spec.plugin) {
       // A copy that outlives the staging directory it may come from.
       chosen->file = kept.serving(spec.name, chosen->file, chosen->hash, bad_hashes(st, spec.name));
-      spdlog::warn("{}: {} is marked bad or not whole; loading the build that served before it ({})", spec.name,
-                   spec.plugin, chosen->file);
+      spdlog::warn("{}: {} is marked bad; loading the build that served before it ({})", spec.name, spec.plugin,
+                   chosen->file);
     }
     if (spec.sha256.empty())
       for (auto &copy : kept.newest_first(spec.name))

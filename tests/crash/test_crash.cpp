@@ -131,6 +131,7 @@ TEST_CASE("a version with no earlier build is suspended; the others keep serving
   const auto s = h.serving_after(before);
   REQUIRE(s["suspended"].size() == 1);
   CHECK(s["suspended"][0]["name"] == "victim");
+  CHECK(s["kept_aside"].empty());  // suspended, not a microservice the host does not run
   CHECK(s["microservices"].size() == 1);
   CHECK(h.count("healthy") == 2);
   CHECK(h.count("victim") == 1);
@@ -499,6 +500,8 @@ TEST_CASE("a build cut short on disk while the host was stopped: the build befor
   const auto s = h.status();
   CHECK(s["suspended"].empty());
   CHECK(s["microservices"][1]["version"] == "1.0.0-a");
+  CHECK(s["microservices"][1]["versions"][1]["state"] == "refused");
+  CHECK_THAT(cli.run({"errors", "--store", h.store}).out, Catch::Contains(h.bot + "/victim.so: "));
   REQUIRE(h.send("door").exit_code == 0);
   CHECK(h.count("victim") == 2);
   CHECK(h.count("healthy") == 2);
@@ -508,6 +511,41 @@ TEST_CASE("a build cut short on disk while the host was stopped: the build befor
   CHECK(reload.exit_code == 0);
   CHECK(h.status()["microservices"][1]["version"] == "1.0.0-b");
   CHECK(h.stop().exit_code == 0);
+
+  // With no build kept before it, not a whole file is refused as any build
+  // that does not load: the host does not start, the store as it was.
+  write_file(h.bot + "/victim.so", "not a shared object");
+  fs::remove_all(h.store + ".kept");
+  const auto r = cli.run({"run", "--bot", h.bot, "--store", h.store, "--socket", h.socket, "--no-watch"});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Contains(h.bot + "/victim.so: "));
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(h.count("victim") == 2);
+}
+
+TEST_CASE("a copied store falls back only on builds that served it: not on the files its marker names elsewhere, "
+          "changed since",
+          "[crash][bad-input]") {
+  CrashHost h;
+  REQUIRE(h.send("door").exit_code == 0);
+  CHECK(h.stop().exit_code == 0);
+  // The deployment copied whole, the marker with it (it names the first
+  // one's files); then the first one's victim changes, and the copy's is
+  // not a shared object.
+  TempDir copy, scratch;
+  fs::copy(h.dir.path(), copy.path(), fs::copy_options::recursive);
+  h.deliver("counter_v2", "victim.so");
+  write_file(copy / "bot/victim.so", "not a shared object");
+  const std::string socket = copy / "host.sock";
+  const pid_t pid = cli.start({"run", "--bot", copy / "bot", "--store", copy / "store.db", "--socket", socket,
+                               "--no-watch", "--no-supervise"},
+                              scratch.path());
+  REQUIRE(wait_listening(socket));
+  const auto s = json::parse(cli.run({"status", "--json", "--socket", socket}).out);
+  ::kill(pid, SIGTERM);
+  CHECK(Cli::wait(pid, scratch.path()).exit_code == 0);
+  // Its own kept copy serves, not the other deployment's new build.
+  CHECK(s["microservices"][1]["version"] == "1.0.0-a");
 }
 
 TEST_CASE("a build installed while the host was stopped that the schema gate refuses: the build before it serves, "

@@ -325,9 +325,10 @@ TEST_CASE("errors and state answer --help and name what is missing", "[cli]") {
   usage({"send", "home", "-d", "door", "-t", "1"}, "a measurement needs at least one --param");
   usage({"send", "home"}, "give --mode MODE");
   // An option where a value should be is not taken as the value.
-  usage({"send", "home", "--remove-device", "--json"}, "--remove-device: '--json' is one of the command's options");
-  usage({"send", "home", "-d", "-t", "1", "-p", "a=1"}, "--device: '-t' is one of the command's options");
-  usage({"status", "--socket", "--json"}, "--socket: '--json' is one of the command's options");
+  usage({"send", "home", "--remove-device", "--json"}, "--remove-device: '--json' reads as the option --json, not a value");
+  usage({"send", "home", "-d", "-t", "1", "-p", "a=1"}, "--device: '-t' reads as the option -t");
+  usage({"send", "home", "-d", "-t10014", "-p", "a=1"}, "--device: '-t10014' reads as the option -t");
+  usage({"status", "--socket", "--json"}, "--socket: '--json' reads as the option --json");
   usage({"state", "--store", sample}, "livebot state: a location is required");
   // --log-level is taken before or after the subcommand.
   usage({"errors", "--log-level", "nonsense", "--store", sample}, "unknown level 'nonsense'");

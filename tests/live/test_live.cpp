@@ -163,6 +163,8 @@ TEST_CASE("bad requests get a one-line refusal and the host serves on", "[live][
   CHECK(r["error"] == "request: 'location' has a control character (0x00) at byte 1");
   r = h.ask(R"({"cmd":"send","location":"x","kind":"measurement","devices":[{"id":"d","type":1,"params":{"a\tb":"1"}}]})");
   CHECK(r["error"] == "request: devices[0]: a param name has a control character (0x09) at byte 1");
+  r = h.ask(R"({"cmd":"send","location":"x","kind":"measurement","devices":[{"id":"d","type":1,"params":{"a":"1"},"updated":["a\u0000"]}]})");
+  CHECK(r["error"] == "request: devices[0]: a name in 'updated' has a control character (0x00) at byte 1");
   // A line over the limit: `livebot send` prints the host's reason, not a broken pipe.
   const std::string long_line = h.dir / "long.jsonl";
   test::write_file(long_line, R"({"cmd":"send","location":"x","kind":"mode","mode":")" + std::string(2 << 20, 'a') + "\"}\n");

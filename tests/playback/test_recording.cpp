@@ -178,6 +178,8 @@ TEST_CASE("malformed recordings give one-line errors naming the place", "[record
     // Where the first error is, counted the way an editor counts.
     path = tmp.write("bad.json", "{\"data\": [\n  {\"trigger\": \"8\",\n   \"x\": tru}\n]}");
     CHECK_THAT(error_of(path), StartsWith(path + ": not valid JSON at line 3, column 12: "));
+    path = tmp.write("bad.json", "{\"data\": [\n  {\"trigger\": \"8\",\n   \"\u00e9t\u00e9\": tru}\n]}");
+    CHECK_THAT(error_of(path), StartsWith(path + ": not valid JSON at line 3, column 14: "));  // é is one character
     // Truncated, trailing garbage, no opening brace, a bad literal in a row.
     const std::vector<std::string> texts = {
         R"({"data": [)", R"({"data": []} x)", doc(good_row).substr(1),
