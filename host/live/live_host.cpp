@@ -66,7 +66,6 @@ struct LiveHost::Impl {
   uv_loop_t loop{};
   loader::Staging staging;
   std::unique_ptr<engine::Bot> bot;
-  std::unique_ptr<supervise::BotStart> start;  // the start's choice of builds, until the schema gate passed
   std::unique_ptr<store::Store> st;
   std::unique_ptr<supervise::InflightMarker> marker;
   supervise::KeptBuilds kept;
@@ -116,7 +115,8 @@ struct LiveHost::Impl {
       spdlog::warn("{}: plugin file {} is missing; its stored state is kept aside until the file appears, and the "
                    "other microservices run",
                    spec.name, spec.plugin);
-    load_bot(std::move(manifest), previous);
+    // The start's choice of builds, until the schema gate has passed them.
+    const auto start = load_bot(std::move(manifest), previous);
     if (const size_t n = loader::Staging::remove_stale())
       spdlog::info("removed {} staging directories of hosts that were killed", n);
     ex = std::make_unique<engine::Executor>(*st, *bot, opts.timezone);
@@ -155,7 +155,6 @@ struct LiveHost::Impl {
       ex->flush();
       st->commit();
     }
-    start.reset();
     note_versions();
     if (opts.memory_limited) supervise::end_process_on_allocation_failure(marker.get());
     server = std::make_unique<control::Server>(&loop, opts.socket_path,
@@ -197,7 +196,7 @@ struct LiveHost::Impl {
 
   // The bot as recovery chose it: a version marked bad is not loaded; an
   // earlier build stands in for it, or the microservice is suspended.
-  void load_bot(engine::Manifest manifest, const supervise::PreviousExit &previous) {
+  std::unique_ptr<supervise::BotStart> load_bot(engine::Manifest manifest, const supervise::PreviousExit &previous) {
     const auto marker_path = supervise::InflightMarker::path_for(opts.store_path);
     const auto left = supervise::InflightMarker::read(marker_path);
     supervise::Recovered rec;
@@ -218,8 +217,9 @@ struct LiveHost::Impl {
     // Loading runs plugin code (static constructors): bounded as a call is.
     if (opts.callback_timeout_ms > 0)
       watchdog = std::make_unique<supervise::Watchdog>(*marker, opts.callback_timeout_ms);
-    start = std::make_unique<supervise::BotStart>(std::move(rec), staging, *marker);
+    auto start = std::make_unique<supervise::BotStart>(std::move(rec), staging, *marker);
     bot = start->load();
+    return start;
   }
 
   // Tells the marker which builds serve and stand by, when that changed.
